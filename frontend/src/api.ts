@@ -1,0 +1,112 @@
+// The only module that talks to the backend; everything goes through /api/v1.
+import type { Job, JobKind, JobPage } from "./types";
+
+export const API_BASE = "/api/v1";
+
+/** An error answer from the API ({detail, code}) or a failure to reach it. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+
+  constructor(status: number, code: string, detail: string) {
+    super(detail);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export const NETWORK_ERROR = "network_error";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Builds an ApiError from any non-2xx response, JSON or not. */
+export async function errorFromResponse(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  return errorFromBody(response.status, response.statusText, text);
+}
+
+export function errorFromBody(status: number, statusText: string, text: string): ApiError {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === "object") {
+      const { detail, code } = body as { detail?: unknown; code?: unknown };
+      const message = typeof detail === "string" ? detail : undefined;
+      if (message || typeof code === "string") {
+        return new ApiError(status, typeof code === "string" ? code : `http_${status}`, message ?? statusText);
+      }
+    }
+  } catch {
+    // Not JSON (a proxy's error page, for instance): fall through to a generic message.
+  }
+  const reason = statusText ? `${status} ${statusText}` : String(status);
+  return new ApiError(status, `http_${status}`, `The server answered ${reason}.`);
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
+}
+
+export interface Api {
+  listJobs(limit: number, offset: number, signal?: AbortSignal): Promise<JobPage>;
+  getJob(id: string, kindHint?: JobKind, signal?: AbortSignal): Promise<Job>;
+  createGeneration(prompt: string, model: string | null, signal?: AbortSignal): Promise<Job>;
+  deleteJob(id: string, signal?: AbortSignal): Promise<void>;
+}
+
+export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init)): Api {
+  async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetchImpl(`${API_BASE}${path}`, {
+        ...init,
+        headers: { Accept: "application/json", ...(init.headers ?? {}) },
+      });
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      throw new ApiError(0, NETWORK_ERROR, "Could not reach the server.");
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  const jobPath = (kind: JobKind, id: string): string =>
+    `/${kind === "generation" ? "generations" : "videos"}/${encodeURIComponent(id)}`;
+
+  return {
+    listJobs(limit, offset, signal) {
+      const query = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+      return request<JobPage>(`/jobs?${query}`, { signal });
+    },
+
+    async getJob(id, kindHint, signal) {
+      if (kindHint) return request<Job>(jobPath(kindHint, id), { signal });
+      // A deep link carries no kind: uploads and compositions live under
+      // /videos, generations under /generations.
+      try {
+        return await request<Job>(jobPath("upload", id), { signal });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          return request<Job>(jobPath("generation", id), { signal });
+        }
+        throw error;
+      }
+    },
+
+    createGeneration(prompt, model, signal) {
+      return request<Job>("/generations", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ prompt, model }),
+        signal,
+      });
+    },
+
+    deleteJob(id, signal) {
+      return request<void>(`/jobs/${encodeURIComponent(id)}`, { method: "DELETE", signal });
+    },
+  };
+}
