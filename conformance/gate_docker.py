@@ -1,0 +1,126 @@
+"""Push one exact image ID with the Docker SDK and prove the registry holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import docker
+import docker.errors
+
+from conformance.gate_registry import Repository
+from conformance.gate_report import Refused
+
+
+class PushFailed(Exception):
+    """The push or its verification failed; something may already be in the registry."""
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise Refused(f"cannot reach the Docker daemon: {exc}") from None
+    return client
+
+
+def image_id(client: docker.DockerClient, ref: str) -> str:
+    """The local image ID that ``ref`` names now."""
+    try:
+        return str(client.images.get(ref).id)
+    except docker.errors.ImageNotFound:
+        raise LookupError(f"image {ref!r} is not in the local Docker daemon") from None
+    except docker.errors.APIError as exc:
+        raise LookupError(f"cannot inspect image {ref!r}: {exc.explanation or exc}") from None
+
+
+def _digest_from_stream(lines: Iterable[dict[str, Any]], target: str) -> str:
+    """Read the push progress stream; errors arrive in-band, not as exceptions."""
+    digest = None
+    for line in lines:
+        if "error" in line:
+            detail = line.get("errorDetail", {}).get("message") or line["error"]
+            raise PushFailed(f"push of {target} failed: {detail}")
+        aux = line.get("aux")
+        if isinstance(aux, dict) and aux.get("Digest"):
+            digest = str(aux["Digest"])
+    if not digest:
+        raise PushFailed(f"push of {target} reported no digest")
+    return digest
+
+
+def push(
+    client: docker.DockerClient,
+    source_id: str,
+    repository: Repository,
+    tags: list[str],
+    auth_config: dict[str, str] | None,
+) -> str:
+    """Tag ``source_id`` (the ID, never a movable name) and push; return the manifest digest."""
+    created: list[str] = []
+    try:
+        digests = set()
+        for tag in tags:
+            target = f"{repository.name}:{tag}"
+            try:
+                existing = client.images.get(target).id
+            except docker.errors.ImageNotFound:
+                existing = None
+            if existing != source_id:
+                client.api.tag(source_id, repository.name, tag, force=True)
+                created.append(target)
+            stream = client.api.push(
+                repository.name, tag=tag, stream=True, decode=True, auth_config=auth_config
+            )
+            digests.add(_digest_from_stream(stream, target))
+        if len(digests) != 1:
+            raise PushFailed(f"the tags were pushed with different digests: {sorted(digests)}")
+        digest = digests.pop()
+        _verify(client, source_id, repository, tags, digest, auth_config)
+        return digest
+    except docker.errors.APIError as exc:
+        raise PushFailed(f"Docker refused the push: {exc.explanation or exc}") from None
+    except (docker.errors.DockerException, OSError) as exc:
+        raise PushFailed(f"the push was interrupted: {exc}") from None
+    finally:
+        _untag(client, source_id, created)
+
+
+def _untag(client: docker.DockerClient, source_id: str, created: list[str]) -> None:
+    """Drop the local tags made only to push, never the image's last name (that deletes it)."""
+    try:
+        remaining = list(client.images.get(source_id).tags)
+    except docker.errors.APIError:
+        return
+    for target in created:
+        if target in remaining and len(remaining) > 1:
+            try:
+                client.api.remove_image(target, noprune=True)
+                remaining.remove(target)
+            except docker.errors.APIError:
+                pass
+
+
+def _verify(
+    client: docker.DockerClient,
+    source_id: str,
+    repository: Repository,
+    tags: list[str],
+    digest: str,
+    auth_config: dict[str, str] | None,
+) -> None:
+    """Chain image ID -> manifest digest (daemon) and tag -> manifest digest (registry)."""
+    repo_digests = client.images.get(source_id).attrs.get("RepoDigests") or []
+    if f"{repository.name}@{digest}" not in repo_digests:
+        raise PushFailed(
+            f"the daemon does not record {repository.name}@{digest} as image {source_id}"
+        )
+    for tag in tags:
+        target = f"{repository.name}:{tag}"
+        remote = client.images.get_registry_data(target, auth_config=auth_config).id
+        if remote != digest:
+            raise PushFailed(
+                f"the registry's {target} is {remote}, not the pushed {digest} "
+                "(pushed over concurrently?)"
+            )

@@ -1,0 +1,301 @@
+"""A real Docker registry on loopback for the gate tests (stands in for ECR).
+
+Debian's ``docker-registry`` (CNCF distribution, the same v2 API as ECR) runs as
+a child process with its storage in a temporary directory, optionally behind
+htpasswd basic auth, and is stopped when the fixture ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import httpx
+import pytest
+
+from conformance.gate_report import STATUSES
+from conformance.sealing import seal
+
+BINARY = "docker-registry"
+INSTALL_HINT = "apt-get install -y docker-registry"
+_READY_TIMEOUT_S = 15.0
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+)
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalRegistry:
+    """One ``docker-registry serve`` process on 127.0.0.1:<free port>."""
+
+    def __init__(self, workdir: Path, htpasswd: str | None = None) -> None:
+        self.workdir = workdir
+        self.htpasswd = htpasswd
+        self.port = 0
+        self.auth: tuple[str, str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = workdir / "registry.log"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def _config(self) -> Path:
+        storage = self.workdir / "storage"
+        storage.mkdir(exist_ok=True)
+        lines = [
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "storage:",
+            "  filesystem:",
+            f"    rootdirectory: {storage}",
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            f"  addr: 127.0.0.1:{self.port}",
+            # A fixed secret silences the "generated random secret" warning.
+            "  secret: conformance-gate-tests",
+        ]
+        if self.htpasswd:
+            htpasswd_file = self.workdir / "htpasswd"
+            htpasswd_file.write_text(self.htpasswd + "\n")
+            lines += ["auth:", "  htpasswd:", "    realm: gate-tests", f"    path: {htpasswd_file}"]
+        config = self.workdir / "config.yml"
+        config.write_text("\n".join(lines) + "\n")
+        return config
+
+    def start(self) -> None:
+        binary = shutil.which(BINARY)
+        if binary is None:
+            raise RegistryError(f"{BINARY} is not installed: {INSTALL_HINT}")
+        # A port picked free can be taken before the registry binds it: retry.
+        for _ in range(3):
+            self.port = _free_port()
+            with self._log.open("wb") as log:
+                self._process = subprocess.Popen(
+                    [binary, "serve", str(self._config())], stdout=log, stderr=subprocess.STDOUT
+                )
+            if self._wait_ready():
+                return
+            self.stop()
+        raise RegistryError(f"{BINARY} did not start: {self.log_tail()}")
+
+    def _wait_ready(self) -> bool:
+        assert self._process is not None
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                return False
+            try:
+                # 401 counts: an htpasswd registry answers /v2/ only with credentials.
+                if httpx.get(f"{self.url}/v2/", timeout=1).status_code in (200, 401):
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self._log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:]) or "(empty log)"
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def _get(self, path: str, **kwargs: Any) -> httpx.Response:
+        response = httpx.get(f"{self.url}{path}", auth=self.auth, timeout=10, **kwargs)
+        return response
+
+    def catalog(self) -> list[str]:
+        """Every repository the registry holds: the proof of what was (not) pushed."""
+        response = self._get("/v2/_catalog")
+        response.raise_for_status()
+        return list(response.json().get("repositories") or [])
+
+    def tags(self, repository: str) -> list[str]:
+        response = self._get(f"/v2/{repository}/tags/list")
+        if response.status_code == 404:
+            return []
+        response.raise_for_status()
+        return list(response.json().get("tags") or [])
+
+    def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]]:
+        """The manifest's digest as computed from its bytes, and its parsed body."""
+        response = self._get(
+            f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_TYPES}
+        )
+        response.raise_for_status()
+        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        if response.headers.get("Docker-Content-Digest") != digest:
+            raise RegistryError(f"registry digest header disagrees with the manifest {digest}")
+        return digest, json.loads(response.content)
+
+
+# --- pytest fixtures: import them into a test module to use them --------------
+
+REPORT_KEY = "gate-tests-report-key"
+# moto's ECR answers GetAuthorizationToken for account A with "AWS:<A>-auth-token";
+# the registry that plays ECR accepts exactly that login (bcrypt, as distribution needs).
+ECR_ACCOUNT = "123456789012"
+ECR_HTPASSWD = "AWS:$2b$04$8C8cgPSUGDLmauACMjl2oOkEzicPL0s5jJsmRT6ahLw8lM.H1HI72"
+ECR_LOGIN = ("AWS", f"{ECR_ACCOUNT}-auth-token")
+
+
+def _started(workdir: Path, htpasswd: str | None = None) -> Iterator[LocalRegistry]:
+    registry = LocalRegistry(workdir, htpasswd)
+    try:
+        registry.start()
+    except RegistryError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """An open registry (no auth) for the module's tests."""
+    yield from _started(tmp_path_factory.mktemp("registry"))
+
+
+@pytest.fixture(scope="module")
+def ecr_like_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A registry that accepts only the ECR token moto hands out."""
+    for registry in _started(tmp_path_factory.mktemp("ecr-registry"), ECR_HTPASSWD):
+        registry.auth = ECR_LOGIN
+        yield registry
+
+
+@pytest.fixture(scope="module")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"the gate tests need a Docker daemon: {exc}", pytrace=False)
+    yield client
+    client.close()
+
+
+@dataclass(frozen=True)
+class GateImage:
+    ref: str
+    id: str
+
+
+def _import_image(client: docker.DockerClient, ref: str, content: bytes) -> GateImage:
+    """A one-file image made with ``docker import``: tiny, local, unique content."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("gate-test.txt")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    repository, tag = ref.rsplit(":", 1)
+    client.api.import_image_from_data(
+        buffer.getvalue(), repository=repository, tag=tag, changes=[f"LABEL {LABEL}=1"]
+    )
+    return GateImage(ref, str(client.images.get(ref).id))
+
+
+LABEL = "org.example.conformance-gate-test"
+
+
+@pytest.fixture(scope="module")
+def gate_images(docker_client: docker.DockerClient) -> Iterator[tuple[GateImage, GateImage]]:
+    """Two distinct images: the one under test and "another image"."""
+    run = uuid.uuid4().hex[:10]
+    images = tuple(
+        _import_image(
+            docker_client, f"conformance-gate-test:{run}-{name}", f"{run} {name}".encode()
+        )
+        for name in ("a", "b")
+    )
+    yield images[0], images[1]
+    for image in images:
+        # force: pulled-back tags (127.0.0.1:PORT/...) point at the same ID.
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(image.id, force=True)
+
+
+def make_report(
+    image_id: str,
+    statuses: dict[str, str] | None = None,
+    waivers: dict[str, str] | None = None,
+    key: str | None = REPORT_KEY,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A sealed report in the suite's schema (key=None: plain SHA-256 seal).
+
+    ``overrides`` replace top-level fields before sealing.
+    """
+    statuses = statuses or {"IMG-USER": "passed", "FF-CODECS": "passed", "RUN-READY": "passed"}
+    checks = [
+        {
+            "id": check_id,
+            "title": check_id,
+            "status": status,
+            "measured": None,
+            "threshold": None,
+            "message": None if status == "passed" else f"{check_id} is {status}",
+            "duration_s": 0.01,
+        }
+        for check_id, status in statuses.items()
+    ]
+    summary = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
+    report: dict[str, Any] = {
+        "schema_version": 1,
+        "tool": {"name": "ai-video-conformance", "version": "0.1.0"},
+        "image": {"ref": "under-test", "id": image_id, "repo_digests": []},
+        "profile": {"path": None, "values": {}, "waivers": waivers or {}},
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "finished_at": "2026-01-01T00:00:01+00:00",
+        "duration_s": 1.0,
+        "summary": {"total": len(checks), **summary},
+        "green": summary["failed"] == 0 and summary["error"] == 0,
+        "checks": checks,
+    }
+    report.update(overrides)
+    return seal(report, key.encode() if key else b"")

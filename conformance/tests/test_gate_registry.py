@@ -1,0 +1,323 @@
+"""The release gate against a real registry: green pushes, everything else is refused.
+
+Each refusal must exit 1 with one line naming the reason, and the registry's
+catalog must show that nothing reached it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from conformance.tests.registry import (
+    REPORT_KEY,
+    GateImage,
+    LocalRegistry,
+    docker_client,
+    gate_images,
+    make_report,
+    registry,
+)
+
+__all__ = ["docker_client", "gate_images", "registry"]  # fixtures used by name
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class GateRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def reason(self) -> str:
+        lines = self.stderr.strip().splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got: {self.stderr!r}"
+        return lines[0]
+
+
+def run_gate(
+    *args: str, key: str | None = REPORT_KEY, env: dict[str, str] | None = None
+) -> GateRun:
+    """The gate as CI runs it: a separate process, judged by exit code and output."""
+    environ = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_REPORT_KEY"}
+    if key is not None:
+        environ["CONFORMANCE_REPORT_KEY"] = key
+    environ.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.gate", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=environ,
+        timeout=120,
+    )
+    return GateRun(done.returncode, done.stdout, done.stderr)
+
+
+def write(path: Path, report: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(report, indent=2))
+    return path
+
+
+@pytest.fixture
+def repo_path() -> str:
+    return f"gate-tests/app-{uuid.uuid4().hex[:8]}"
+
+
+def test_green_report_is_pushed_and_pulls_back_as_the_same_image(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    docker_client: docker.DockerClient,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    report = write(tmp_path / "report.json", make_report(image.id))
+    target = f"{registry.host}/{repo_path}"
+
+    gate = run_gate(
+        "--image", image.ref, "--report", str(report), "--repository", target,
+        "--tag", "abc1234", "--tag", "v1.2.3",
+    )  # fmt: skip
+
+    assert gate.returncode == 0, gate.stderr
+    printed = gate.stdout.strip()
+    assert printed.startswith(f"{target}@sha256:")
+    digest = printed.rsplit("@", 1)[1]
+    assert repo_path in registry.catalog()
+    assert sorted(registry.tags(repo_path)) == ["abc1234", "v1.2.3"]
+    for tag in ("abc1234", "v1.2.3"):
+        manifest_digest, manifest = registry.manifest(repo_path, tag)
+        assert manifest_digest == digest
+        # The manifest's config blob IS the image ID: the registry holds exactly this image.
+        assert manifest["config"]["digest"] == image.id
+
+    # The gate drops the local tags it made to push, so this pull asks the registry.
+    assert not _has(docker_client, f"{target}:abc1234")
+    pulled = docker_client.images.pull(target, tag="abc1234")
+    assert pulled.id == image.id
+    assert f"{target}@{digest}" in pulled.attrs["RepoDigests"]
+
+
+def _has(client: docker.DockerClient, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def test_the_default_tag_is_the_tag_of_the_image(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    report = write(tmp_path / "report.json", make_report(image.id))
+    gate = run_gate(
+        "--image", image.ref, "--report", str(report),
+        "--repository", f"{registry.host}/{repo_path}",
+    )  # fmt: skip
+    assert gate.returncode == 0, gate.stderr
+    assert registry.tags(repo_path) == [image.ref.rsplit(":", 1)[1]]
+
+
+def test_allowed_waivers_and_skips_are_pushed(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    statuses = {"IMG-USER": "passed", "IMG-SIZE": "waived", "SPA-BROWSER": "skipped"}
+    report = make_report(image.id, statuses, waivers={"IMG-SIZE": "fork ships CUDA"})
+    gate = run_gate(
+        "--image", image.ref, "--report", str(write(tmp_path / "r.json", report)),
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
+        "--allow-waiver", "IMG-SIZE", "--allow-skip", "SPA-BROWSER",
+    )  # fmt: skip
+    assert gate.returncode == 0, gate.stderr
+    assert "waived IMG-SIZE" in gate.stderr
+    assert "skipped SPA-BROWSER" in gate.stderr
+    assert registry.tags(repo_path) == ["t"]
+
+
+# --- refusals -----------------------------------------------------------------
+# Each case: (how to make the report file, extra gate args, gate env key, reason fragment).
+ReportMaker = Callable[[Path, GateImage, GateImage], Path]
+
+
+def _report(**kwargs: Any) -> ReportMaker:
+    return lambda tmp, image, _other: write(tmp / "r.json", make_report(image.id, **kwargs))
+
+
+def _tampered(tmp: Path, image: GateImage, _other: GateImage) -> Path:
+    report = make_report(image.id, {"IMG-USER": "passed", "FF-CODECS": "failed"})
+    report["checks"][1]["status"] = "passed"  # edited after sealing
+    report["summary"].update(passed=2, failed=0)
+    report["green"] = True
+    return write(tmp / "r.json", report)
+
+
+def _truncated(tmp: Path, image: GateImage, _other: GateImage) -> Path:
+    path = write(tmp / "r.json", make_report(image.id))
+    path.write_text(path.read_text()[: path.stat().st_size // 2])
+    return path
+
+
+def _for_other_image(tmp: Path, _image: GateImage, other: GateImage) -> Path:
+    return write(tmp / "r.json", make_report(other.id))
+
+
+def _green_flag_lies(tmp: Path, image: GateImage, _other: GateImage) -> Path:
+    report = make_report(image.id, {"IMG-USER": "passed", "RUN-READY": "failed"}, green=True)
+    return write(tmp / "r.json", report)
+
+
+def _summary_lies(tmp: Path, image: GateImage, _other: GateImage) -> Path:
+    summary = {"total": 2, "passed": 2, "failed": 0, "waived": 0, "skipped": 0, "error": 0}
+    report = make_report(image.id, {"IMG-USER": "passed", "RUN-READY": "error"}, summary=summary)
+    return write(tmp / "r.json", report)
+
+
+def _missing(tmp: Path, _image: GateImage, _other: GateImage) -> Path:
+    return tmp / "never-written.json"
+
+
+REFUSALS: dict[str, tuple[ReportMaker, list[str], str | None, str]] = {
+    "red report": (
+        _report(statuses={"IMG-USER": "passed", "FF-CODECS": "failed"}),
+        [],
+        REPORT_KEY,
+        "the report is not green: FF-CODECS failed",
+    ),
+    "check errored": (
+        _report(statuses={"IMG-USER": "passed", "RUN-READY": "error"}),
+        [],
+        REPORT_KEY,
+        "RUN-READY error",
+    ),
+    "report for another image ID": (_for_other_image, [], REPORT_KEY, "the report is for image"),
+    "tampered report": (_tampered, [], REPORT_KEY, "does not match its seal"),
+    "truncated report": (_truncated, [], REPORT_KEY, "is not valid JSON (truncated?)"),
+    "missing report": (_missing, [], REPORT_KEY, "no report at"),
+    "waiver outside the allowed list": (
+        _report(statuses={"IMG-SIZE": "waived"}, waivers={"IMG-SIZE": "big"}),
+        ["--allow-waiver", "IMG-LAYERS"],
+        REPORT_KEY,
+        "the profile waives IMG-SIZE, not in the allowed waivers",
+    ),
+    "unused waiver outside the allowed list": (
+        _report(waivers={"IMG-USER": "root is fine"}),
+        [],
+        REPORT_KEY,
+        "the profile waives IMG-USER",
+    ),
+    "skip not allowed": (
+        _report(statuses={"IMG-USER": "passed", "SPA-BROWSER": "skipped"}),
+        ["--allow-skip", "SPA-INDEX"],
+        REPORT_KEY,
+        "SPA-BROWSER skipped (not allowed by --allow-skip)",
+    ),
+    "green flag contradicts the checks": (_green_flag_lies, [], REPORT_KEY, "RUN-READY failed"),
+    "summary contradicts the checks": (_summary_lies, [], REPORT_KEY, "summary says 2 passed"),
+    "empty report": (
+        _report(
+            statuses={},
+            checks=[],
+            summary=dict.fromkeys(("total", "passed", "failed", "waived", "skipped", "error"), 0),
+        ),
+        [],
+        REPORT_KEY,
+        "contains no checks",
+    ),
+    "plain seal where a key is required": (
+        _report(key=None),
+        [],
+        REPORT_KEY,
+        "sealed with 'sha256' but 'hmac-sha256' was expected",
+    ),
+    "sealed with another key": (_report(key="someone-else"), [], REPORT_KEY, "does not match"),
+    "no key to check the seal": (_report(key=None), [], None, "CONFORMANCE_REPORT_KEY is not set"),
+    "malformed report": (
+        _report(schema_version=2),
+        [],
+        REPORT_KEY,
+        "malformed: schema_version is 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_refusals_push_nothing(
+    case: str,
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    make, extra, key, reason = REFUSALS[case]
+    image, other = gate_images
+    report = make(tmp_path, image, other)
+    before = registry.catalog()
+
+    gate = run_gate(
+        "--image", image.ref, "--report", str(report),
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t", *extra,
+        key=key,
+    )  # fmt: skip
+
+    assert gate.returncode == 1, gate.stderr
+    assert gate.reason.startswith("conformance-gate: refused: ")
+    assert reason in gate.reason
+    assert "Traceback" not in gate.stderr
+    assert gate.stdout == ""
+    assert registry.catalog() == before
+    assert repo_path not in registry.catalog()
+
+
+def test_an_unknown_image_is_refused(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    report = write(tmp_path / "r.json", make_report(image.id))
+    gate = run_gate(
+        "--image", "conformance-gate-test:no-such-image", "--report", str(report),
+        "--repository", f"{registry.host}/{repo_path}",
+    )  # fmt: skip
+    assert gate.returncode == 1
+    assert "is not in the local Docker daemon" in gate.reason
+    assert repo_path not in registry.catalog()
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--repository", "ai-video-backend"], "must start with a registry host"),
+        (["--repository", "127.0.0.1:5000/app:latest"], "must not carry a tag"),
+        (["--repository", "127.0.0.1:5000/App"], "invalid repository path"),
+        (["--repository", "127.0.0.1:5000/app", "--tag", "bad tag"], "not a valid Docker tag"),
+        (["--repository", "127.0.0.1:5000/app", "--login", "ecr"], "needs --ecr-registry-id"),
+        ([], "the following arguments are required: --repository"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], reason: str, tmp_path: Path) -> None:
+    gate = run_gate("--image", "x:y", "--report", str(tmp_path / "r.json"), *args)
+    assert gate.returncode == 2
+    assert gate.reason.startswith("conformance-gate: usage error: ")
+    assert reason in gate.reason
