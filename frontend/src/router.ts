@@ -81,6 +81,17 @@ export function isRoutableClick(event: MouseEvent, anchor: HTMLAnchorElement, or
   return !url.pathname.startsWith("/api/");
 }
 
+/** History state a link carries in data-state (JSON), e.g. the kind of job it opens. */
+function linkState(anchor: HTMLAnchorElement): unknown {
+  const raw = anchor.dataset.state;
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 export class Router {
   private readonly routes: readonly Route[];
   private readonly notFound: View;
@@ -116,7 +127,7 @@ export class Router {
     if (!isRoutableClick(event, anchor, window.location.origin)) return;
     event.preventDefault();
     const url = new URL(anchor.href, window.location.origin);
-    this.navigate(url.pathname + url.search + url.hash);
+    this.navigate(url.pathname + url.search + url.hash, { state: linkState(anchor) });
   };
 
   navigate = (path: string, options: NavigateOptions = {}): void => {

@@ -120,16 +120,18 @@ describe("Router", () => {
     expect(seen[1].state).toEqual({ kind: "generation" });
   });
 
-  it("intercepts clicks on internal links", () => {
-    const { router } = makeRouter();
+  it("intercepts clicks on internal links and passes their state", () => {
+    const { router, seen } = makeRouter();
     router.start();
     const link = document.createElement("a");
-    link.href = "/jobs";
-    link.textContent = "Jobs";
+    link.href = "/jobs/7";
+    link.dataset.state = JSON.stringify({ kind: "compose" });
+    link.textContent = "Job 7";
     document.body.append(link);
     link.click();
-    expect(window.location.pathname).toBe("/jobs");
-    expect(outlet.textContent).toBe("jobs");
+    expect(window.location.pathname).toBe("/jobs/7");
+    expect(outlet.textContent).toBe("job");
+    expect(seen.at(-1)?.state).toEqual({ kind: "compose" });
   });
 
   it("re-renders on back/forward (popstate)", () => {

@@ -83,7 +83,8 @@ function jobRow(job: Job): HTMLTableRowElement {
     h(
       "td",
       { "data-label": "Job", class: "job-cell" },
-      h("a", { href: `/jobs/${encodeURIComponent(job.id)}` }, jobSummary(job)),
+      // The kind tells the job page which collection to ask, saving a lookup.
+      h("a", { href: `/jobs/${encodeURIComponent(job.id)}`, "data-state": JSON.stringify({ kind: job.kind }) }, jobSummary(job)),
       h("span", { class: "job-id" }, job.id),
     ),
     h("td", { "data-label": "Type" }, kindLabel(job.kind)),

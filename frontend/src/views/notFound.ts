@@ -11,7 +11,12 @@ export const notFoundView: View = (outlet) => {
       { class: "card not-found", "data-view": "not-found" },
       heading("Page not found"),
       h("p", {}, "There is nothing at ", h("code", {}, window.location.pathname), "."),
-      h("p", {}, h("a", { href: "/", class: "button primary" }, "Create a video"), " ", h("a", { href: "/jobs", class: "button" }, "See all jobs")),
+      h(
+        "div",
+        { class: "actions" },
+        h("a", { href: "/", class: "button primary" }, "Create a video"),
+        h("a", { href: "/jobs", class: "button" }, "See all jobs"),
+      ),
     ),
   );
 };
