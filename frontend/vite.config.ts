@@ -1,8 +1,12 @@
 import { defineConfig } from "vitest/config";
 
 // Vite's default output layout (dist/index.html + dist/assets/<name>-<hash>.*)
-// is what the backend serves; only the test environment is configured here.
+// is what the backend serves.
 export default defineConfig({
+  server: {
+    // `npm run dev` forwards API calls to a backend on its default port.
+    proxy: { "/api": "http://127.0.0.1:8000" },
+  },
   build: {
     outDir: "dist",
     assetsDir: "assets",
