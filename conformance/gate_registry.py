@@ -81,7 +81,8 @@ def ecr_auth_config(registry: EcrRegistry) -> dict[str, str]:
             "pushing to ECR needs boto3: pip install 'ai-video-conformance[ecr]'"
         ) from None
     try:
-        client = boto3.client("ecr", region_name=registry.region)
+        # A fresh session: boto3's default one caches credentials across calls.
+        client = boto3.session.Session().client("ecr", region_name=registry.region)
         answer: dict[str, Any] = client.get_authorization_token(registryIds=[registry.account])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise Refused(f"ECR login for account {registry.account} failed: {exc}") from None
