@@ -20,7 +20,7 @@ fi
 log "no registry reachable: building the stand-in base $STANDIN_BASE from Debian trixie packages"
 command -v debootstrap >/dev/null 2>&1 || {
   [ "$(id -u)" = 0 ] || die "debootstrap is missing: install it (apt-get install debootstrap) or make $OFFICIAL_BASE available"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  apt_install debootstrap
 }
 rootfs="$(mktemp -d)"
 trap 'rm -rf "$rootfs"' EXIT
@@ -28,6 +28,20 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 debootstrap --variant=minbase \
   --include=python3,python3-venv,python-is-python3,ca-certificates \
   trixie "$rootfs" "$mirror" >/dev/null
+# Same apt sources as the official image (with updates and security fixes), so
+# images built on the stand-in stay patchable the same way.
+rm -f "$rootfs/etc/apt/sources.list"
+cat > "$rootfs/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: $mirror
+Suites: trixie trixie-updates
+Components: main
+
+Types: deb
+URIs: ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+Suites: trixie-security
+Components: main
+SOURCES
 # Same trimming the official slim image does: no apt lists, docs, man pages, locales, bytecode caches.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* \
        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*

@@ -37,3 +37,12 @@ ca_bundle() {
   local bundle="${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}"
   [ -f "$bundle" ] && echo "$bundle"
 }
+
+# apt-get install, refreshing the package lists once per run.
+apt_install() {
+  if [ -z "${_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    _APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prepares a fresh machine for the two README commands: the system packages the
+# tests use, a Docker daemon, and a virtualenv with tox.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+# Debian packages the tests need: FFmpeg for the service's unit tests, Chromium
+# for the browser check, docker-registry as the local stand-in for ECR.
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+    log "installing ${need[*]}"
+    apt_install "${need[@]}"
+  else
+    log "missing ${need[*]}: install them for the tests that use them"
+  fi
+fi
+
+"$REPO_ROOT/scripts/ensure-docker.sh"
+
+venv="$REPO_ROOT/.venv"
+if [ ! -x "$venv/bin/tox" ]; then
+  log "creating the virtualenv .venv with tox"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q tox >/dev/null
+fi

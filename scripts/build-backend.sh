@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the reference image ai-video-backend:TAG (default: latest): the SPA,
+# the base image (an air-gapped stand-in when python:3.13-slim can't be pulled)
+# and the multi-stage image itself.
+#   usage: scripts/build-backend.sh [TAG]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+tag="${1:-latest}"
+image="${IMAGE_NAME:-ai-video-backend}:$tag"
+
+"$REPO_ROOT/scripts/ensure-docker.sh"
+base="$("$REPO_ROOT/scripts/base-image.sh")"
+"$REPO_ROOT/scripts/build-frontend.sh"
+
+cd "$REPO_ROOT"
+revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git status --porcelain 2>/dev/null)" ] || revision="$revision-dirty"
+# The commit time, not the wall clock: the same revision builds the same labels.
+created="$(git log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)"
+version="${VERSION:-$(git describe --tags --always 2>/dev/null || echo 0.0.0-dev)}"
+build_args=(--build-arg "BASE_IMAGE=$base" --build-arg "REVISION=$revision"
+            --build-arg "CREATED=$created" --build-arg "VERSION=$version")
+origin="$(git remote get-url origin 2>/dev/null || true)"
+case "$origin" in
+  https://*) build_args+=(--build-arg "SOURCE=${origin%.git}") ;;
+esac
+secret=()
+bundle="$(ca_bundle || true)"
+[ -n "$bundle" ] && secret=(--secret "id=ca,src=$bundle")
+
+docker_cli="$(buildkit_docker)"
+log "building $image (base $base)"
+DOCKER_BUILDKIT=1 "$docker_cli" build --progress="${BUILD_PROGRESS:-auto}" \
+  -f reference-service/Dockerfile "${build_args[@]}" "${secret[@]}" -t "$image" .
+size=$(docker image inspect -f '{{.Size}}' "$image")
+log "built $image: $((size / 1000000)) MB"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the SPA into frontend/dist (content-hashed files under assets/).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+cd "$REPO_ROOT/frontend"
+command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js 20+ and npm"
+# npm ci only when the lock file changed since the last install: it wipes node_modules.
+stamp=node_modules/.package-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "installing frontend dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$want" >"$stamp"
+fi
+log "building the frontend"
+npm run --silent build >/dev/null
+[ -f dist/index.html ] || die "the frontend build produced no dist/index.html"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job: build the reference image and run the conformance suite against
+# it, printing the report. Extra arguments go to pytest.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+"$REPO_ROOT/scripts/bootstrap.sh"
+cd "$REPO_ROOT"
+status=0
+.venv/bin/tox run -q -e image,conformance -- "$@" || status=$?
+summary="${REPORTS:-$REPO_ROOT/reports}/summary.md"
+[ -f "$summary" ] && { echo; cat "$summary"; }
+exit "$status"
