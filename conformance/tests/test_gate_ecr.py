@@ -30,6 +30,7 @@ from conformance.tests.registry import (
 )
 from conformance.tests.test_gate_registry import run_gate
 
+pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
 __all__ = ["docker_client", "ecr_like_registry", "gate_images"]  # fixtures used by name
 
 FAKE_AWS = {

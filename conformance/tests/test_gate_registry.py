@@ -29,6 +29,7 @@ from conformance.tests.registry import (
     registry,
 )
 
+pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
 __all__ = ["docker_client", "gate_images", "registry"]  # fixtures used by name
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
