@@ -6,8 +6,6 @@ export function errorMessage(error: unknown): string {
   switch (error.code) {
     case "replicate_not_configured":
       return "Video generation is not available: this server has no Replicate API token configured. You can still upload a clip.";
-    case "not_found":
-      return "This job does not exist. It may have been deleted.";
     case "payload_too_large":
       return `The file is too large for this server. ${error.detail}`;
     case "unsupported_media":
@@ -15,7 +13,8 @@ export function errorMessage(error: unknown): string {
     case NETWORK_ERROR:
       return "Could not reach the server. Check your connection and try again.";
     default:
-      if (error.status === 404) return "This job does not exist. It may have been deleted.";
+      // Views that expect a 404 (a job page) say so themselves.
+      if (error.status === 404) return `Not found (HTTP 404): ${error.detail}`;
       return error.detail || `The server answered with an error (HTTP ${error.status}).`;
   }
 }
