@@ -11,9 +11,11 @@ image="${IMAGE_NAME:-ai-video-backend}:$tag"
 
 "$REPO_ROOT/scripts/ensure-docker.sh"
 base="$("$REPO_ROOT/scripts/base-image.sh")"
-"$REPO_ROOT/scripts/build-frontend.sh"
+# BUILD_CONTEXT: build from a copy of the tree (bench/ uses it) with its frontend already built.
+context="${BUILD_CONTEXT:-$REPO_ROOT}"
+[ -n "${BUILD_CONTEXT:-}" ] || "$REPO_ROOT/scripts/build-frontend.sh"
 
-cd "$REPO_ROOT"
+cd "$context"
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain 2>/dev/null)" ] || revision="$revision-dirty"
 # The commit time, not the wall clock: the same revision builds the same labels.
@@ -31,7 +33,9 @@ bundle="$(ca_bundle || true)"
 
 docker_cli="$(buildkit_docker)"
 log "building $image (base $base)"
-DOCKER_BUILDKIT=1 "$docker_cli" build --progress="${BUILD_PROGRESS:-auto}" \
+# BUILD_FLAGS: extra docker build flags, e.g. --no-cache (used by bench/).
+# shellcheck disable=SC2086
+DOCKER_BUILDKIT=1 "$docker_cli" build --progress="${BUILD_PROGRESS:-auto}" ${BUILD_FLAGS:-} \
   -f reference-service/Dockerfile "${build_args[@]}" "${secret[@]}" -t "$image" .
 size=$(docker image inspect -f '{{.Size}}' "$image")
 log "built $image: $((size / 1000000)) MB"
