@@ -1,0 +1,133 @@
+"""DEP: the deployment artifacts agree with the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.container import Lab, Started
+from conformance.fixtures import PasswdEntry
+from conformance.profile import Profile
+from conformance.variants import (
+    DeployFileError,
+    interpolate,
+    load_compose_service,
+    load_ecs_container,
+)
+from conformance.verdict import Check
+
+
+def _health_argv(command: list[str]) -> list[str]:
+    if command and command[0] == "CMD-SHELL":
+        return ["/bin/sh", "-c", " ".join(command[1:])]
+    return command[1:] if command and command[0] == "CMD" else command
+
+
+def _uid(spec: str, passwd: dict[str, PasswdEntry]) -> str:
+    user = spec.split(":", 1)[0]
+    return (
+        user if user.isdigit() else str(passwd[user].uid) if user in passwd else f"unknown ({user})"
+    )
+
+
+@pytest.mark.check("DEP-ECS")
+def test_ecs_task_definition(
+    lab: Lab,
+    app: Started,
+    image_config: dict[str, Any],
+    image_passwd: dict[str, PasswdEntry],
+    contract: Profile,
+    base_dir: Path,
+    check: Check,
+) -> None:
+    dep, port = contract.deploy, contract.image.port
+    try:
+        task, container = load_ecs_container(base_dir / dep.ecs_task_definition, dep.ecs_container)
+    except DeployFileError as exc:
+        check.fail(
+            str(exc),
+            "a readable task definition",
+            "fix the path in the profile (deploy.*) or the file",
+        )
+    problems = []
+    ports = [m.get("containerPort") for m in container.get("portMappings") or []]
+    if port not in ports or f"{port}/tcp" not in (image_config.get("ExposedPorts") or {}):
+        problems.append(f"containerPort {ports} vs image port {port}")
+    cpu = int(str(container.get("cpu") or task.get("cpu") or 0))
+    memory = int(str(container.get("memory") or task.get("memory") or 0))
+    if cpu < dep.min_cpu_units or memory < contract.runtime.min_memory_mb:
+        problems.append(
+            f"cpu {cpu} / memory {memory} below {dep.min_cpu_units} / "
+            f"{contract.runtime.min_memory_mb}"
+        )
+    ecs_user = str(container.get("user") or "")
+    image_user = str(image_config.get("User") or "")
+    if ecs_user and _uid(ecs_user, image_passwd) != _uid(image_user or "0", image_passwd):
+        problems.append(
+            f"user {ecs_user} vs image USER {image_user} (UID "
+            f"{_uid(image_user or '0', image_passwd)})"
+        )
+    command = (container.get("healthCheck") or {}).get("command") or []
+    if command:
+        rc, output = lab.exec(app.container, _health_argv(command), user=ecs_user or image_user)
+        if rc != 0:
+            problems.append(f"health command {command} exited {rc}: {output.strip()[:120]}")
+    else:
+        problems.append("no healthCheck command")
+    check.expect(
+        not problems,
+        "; ".join(problems)
+        or f"port {port}, cpu {cpu}, memory {memory}, user {ecs_user or image_user}, "
+        "health command ok",
+        f"port {port}, cpu ≥ {dep.min_cpu_units}, memory ≥ {contract.runtime.min_memory_mb}, "
+        "the image's user, "
+        "a health command that succeeds in the image",
+        f"make {dep.ecs_task_definition} match the image (or the image match the deployment)",
+    )
+
+
+@pytest.mark.check("DEP-COMPOSE")
+def test_compose_service(
+    lab: Lab,
+    compose_run: Started,
+    image_config: dict[str, Any],
+    contract: Profile,
+    base_dir: Path,
+    check: Check,
+) -> None:
+    dep, port = contract.deploy, contract.image.port
+    try:
+        service = load_compose_service(base_dir / dep.compose_file, dep.compose_service)
+    except DeployFileError as exc:
+        check.fail(
+            str(exc),
+            "a readable compose file",
+            "fix the path in the profile (deploy.*) or the file",
+        )
+    problems = []
+    container_ports = [
+        interpolate(p).rsplit(":", 1)[-1].split("/")[0] for p in service.get("ports") or []
+    ]
+    if str(port) not in container_ports:
+        problems.append(f"ports {service.get('ports')} do not publish container port {port}")
+    test = list((service.get("healthcheck") or {}).get("test") or [])
+    joined = " ".join(map(str, test))
+    if "/" in joined and contract.runtime.health_path not in joined:
+        problems.append(f"healthcheck {joined!r} does not use {contract.runtime.health_path}")
+    if compose_run.ready_after_s is None:
+        problems.append(
+            f"the image does not serve with the service's settings: {compose_run.problem}"
+        )
+    elif test:
+        rc, output = lab.exec(compose_run.container, _health_argv(test))
+        if rc != 0:
+            problems.append(f"healthcheck {test} exited {rc}: {output.strip()[:120]}")
+    check.expect(
+        not problems,
+        "; ".join(problems) or f"port {port}, serves with the service's settings, healthcheck ok",
+        f"container port {port}, health path {contract.runtime.health_path}, the service's "
+        "settings work",
+        f"make {dep.compose_file} match the image (or the image match the compose service)",
+    )

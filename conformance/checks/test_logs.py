@@ -1,0 +1,93 @@
+"""LOG: the app container's logs over start-up, the suite's traffic and a graceful stop."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conformance.container import Started
+from conformance.fixtures import StopResult
+from conformance.profile import Profile
+from conformance.verdict import Check
+
+LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b")
+BAD = re.compile(r"\b(ERROR|CRITICAL|FATAL)\b|Traceback \(most recent call last\)")
+LOG_FILE = re.compile(r"(\.log(\.\d+)?$|/logs?/)")
+
+
+@pytest.mark.check("LOG-CLEAN")
+def test_logs_clean(stopped_app: StopResult, contract: Profile, check: Check) -> None:
+    allow = [re.compile(p) for p in contract.logs.warning_allowlist]
+    bad = []
+    for line in stopped_app.logs.splitlines():
+        if BAD.search(line) or (
+            re.search(r"\bWARN(ING)?\b", line) and not any(a.search(line) for a in allow)
+        ):
+            bad.append(line)
+    check.expect(
+        not bad,
+        f"{len(bad)} lines, first: {bad[0].strip()[:200]}"
+        if bad
+        else "no error, traceback or warning lines",
+        "no ERROR/CRITICAL lines, no tracebacks, no WARNING outside logs.warning_allowlist",
+        "fix the cause of the logged problem (or allowlist an expected warning in the profile)",
+    )
+
+
+@pytest.mark.check("LOG-STDOUT")
+def test_logs_to_stdout(app: Started, stopped_app: StopResult, check: Check) -> None:
+    changes = app.container.diff() or []
+    files = sorted(
+        {
+            c["Path"]
+            for c in changes
+            if LOG_FILE.search(c["Path"]) and "conformance-" not in c["Path"]
+        }
+    )
+    check.expect(
+        not files,
+        f"log files written: {', '.join(files[:5])}" if files else "no log files written",
+        "logs only on stdout/stderr",
+        "log with a StreamHandler to stdout; let the container runtime collect it",
+    )
+
+
+@pytest.mark.check("LOG-NO-SECRETS")
+def test_no_secrets_in_logs(stopped_app: StopResult, contract: Profile, check: Check) -> None:
+    leaked = [
+        name
+        for name, value in contract.logs.run_secrets.items()
+        if value and value in stopped_app.logs
+    ]
+    check.expect(
+        not leaked,
+        f"values of {', '.join(leaked)} appear in the logs"
+        if leaked
+        else "no secret value in the logs",
+        f"none of {', '.join(contract.logs.run_secrets)} printed",
+        "never log settings or environment values; log whether a secret is configured, not "
+        "its value",
+    )
+
+
+@pytest.mark.check("LOG-LEVEL")
+def test_log_level_honoured(
+    stopped_app: StopResult, static_off_run: Started, contract: Profile, check: Check
+) -> None:
+    quiet = contract.logs.quiet_level
+    rank = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    below = set(rank[: rank.index(quiet)]) if quiet in rank else {"DEBUG", "INFO"}
+    info_lines = [line for line in stopped_app.logs.splitlines() if re.search(r"\bINFO\b", line)]
+    chatty = [
+        line
+        for line in static_off_run.logs().splitlines()
+        if (m := LEVEL.search(line)) and m.group(1) in below
+    ]
+    check.expect(
+        bool(info_lines) and not chatty,
+        f"LOG_LEVEL=INFO: {len(info_lines)} INFO lines; LOG_LEVEL={quiet}: {len(chatty)} "
+        "lines below it" + (f", e.g. {chatty[0].strip()[:120]}" if chatty else ""),
+        f"INFO lines at INFO, none below {quiet} at {quiet}",
+        "configure the root and uvicorn loggers from LOG_LEVEL",
+    )

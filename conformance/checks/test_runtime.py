@@ -1,0 +1,288 @@
+"""RUN: lifecycle and health timing of the app container and its variants."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.container import HealthWatch, Lab, Started, last_log_lines
+from conformance.fixtures import StopResult, health_deadline_s, run_transcode
+from conformance.profile import Profile
+from conformance.verdict import Check, blocked
+
+
+@pytest.mark.check("RUN-STARTS")
+def test_stays_up(app_start: Started, contract: Profile, check: Check) -> None:
+    want = contract.runtime.stays_up_s
+    fix = 'run the server in the foreground as PID 1 (`CMD ["python", "-m", "app"]`); read the logs'
+    while time.monotonic() < app_start.started_at + want and app_start.running():
+        time.sleep(0.2)
+    up = time.monotonic() - app_start.started_at
+    if not app_start.running():
+        state = app_start.container.attrs["State"]
+        check.fail(
+            f"exited with code {state['ExitCode']} (OOM killed: {state['OOMKilled']}); last "
+            "log lines: "
+            f"{last_log_lines(app_start.container, 5)}",
+            f"still running after {want:g} s",
+            fix,
+        )
+    restarts = int(app_start.container.attrs.get("RestartCount") or 0)
+    check.expect(
+        restarts == 0, f"up {up:.1f} s, {restarts} restarts", f"up ≥ {want:g} s, no restarts", fix
+    )
+
+
+@pytest.mark.check("RUN-READY")
+def test_ready_within_start_period(app_start: Started, contract: Profile, check: Check) -> None:
+    if app_start.exit_code is not None:
+        blocked(
+            "RUN-STARTS", f"the container exited with code {app_start.exit_code} before serving"
+        )
+    want = contract.runtime.ready_max_s
+    fix = "start faster: precompile bytecode, import lazily, do no network calls before serving"
+    if app_start.ready_after_s is None:
+        check.fail(
+            str(app_start.problem), f"200 from {contract.runtime.health_path} ≤ {want:g} s", fix
+        )
+    check.expect(
+        app_start.ready_after_s <= want,
+        f"first 200 after {app_start.ready_after_s:.2f} s",
+        f"≤ {want:g} s from docker run",
+        fix,
+    )
+
+
+@pytest.mark.check("RUN-HEALTH-BODY")
+def test_health_body(http: httpx.Client, contract: Profile, check: Check) -> None:
+    response = http.get(contract.runtime.health_path)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    want = contract.runtime.health_body
+    ok = (
+        response.status_code == 200
+        and isinstance(body, dict)
+        and all(body.get(k) == v for k, v in want.items())
+    )
+    check.expect(
+        ok,
+        f"HTTP {response.status_code} {response.text[:160]}",
+        f"200 {json.dumps(want)}",
+        f"answer {contract.runtime.health_path} with exactly these fields",
+    )
+
+
+def _run_healthcheck(
+    lab: Lab, started: Started, argv: list[str], timeout_s: float
+) -> tuple[int | None, str]:
+    return lab.exec(started.container, argv, timeout_s=timeout_s)
+
+
+@pytest.mark.check("RUN-HEALTHCHECK-CMD")
+def test_healthcheck_command_succeeds(
+    lab: Lab, app: Started, healthcheck_test: list[str], healthcheck_timeout_s: float, check: Check
+) -> None:
+    rc, output = _run_healthcheck(lab, app, healthcheck_test, healthcheck_timeout_s)
+    check.expect(
+        rc == 0,
+        f"`{' '.join(healthcheck_test)}` exited {rc}: {output.strip()[:160]}",
+        f"exit 0 within {healthcheck_timeout_s:g} s",
+        "use a probe whose binary is in the image (e.g. `python -m app.healthcheck`; curl is "
+        "not in slim images)",
+    )
+
+
+@pytest.mark.check("RUN-HEALTHCHECK-REAL")
+def test_healthcheck_fails_without_server(
+    lab: Lab,
+    idle_run: Started,
+    healthcheck_test: list[str],
+    healthcheck_timeout_s: float,
+    check: Check,
+) -> None:
+    if not idle_run.running():
+        pytest.fail(
+            f"the idle container (server replaced by `sleep infinity`) did not stay up: "
+            f"{last_log_lines(idle_run.container, 3)}",
+            pytrace=False,
+        )
+    rc, output = _run_healthcheck(lab, idle_run, healthcheck_test, healthcheck_timeout_s)
+    check.expect(
+        rc != 0,
+        f"with no server running, `{' '.join(healthcheck_test)}` exited {rc}: "
+        f"{output.strip()[:120]}",
+        "a non-zero exit",
+        "make the probe request the health endpoint and fail unless it answers healthy",
+    )
+
+
+@pytest.mark.check("RUN-DOCKER-HEALTHY")
+def test_docker_reports_healthy(
+    docker_health: HealthWatch,
+    image_config: dict[str, Any],
+    healthcheck_test: list[str],
+    check: Check,
+) -> None:
+    deadline = health_deadline_s(image_config.get("Healthcheck") or {})
+    last = (docker_health.log or [{}])[-1]
+    check.expect(
+        docker_health.status == "healthy" and (docker_health.after_s or 1e9) <= deadline,
+        f"{docker_health.status} after {docker_health.after_s or 0:.1f} s"
+        + (
+            ""
+            if docker_health.status == "healthy"
+            else f"; last probe: {str(last.get('Output', '')).strip()[:160]}"
+        ),
+        f"healthy ≤ {deadline:g} s (start-period + interval + timeout)",
+        "make the HEALTHCHECK command pass for as long as the app serves",
+    )
+
+
+@pytest.mark.check("RUN-DETAILED")
+def test_health_detailed(http: httpx.Client, contract: Profile, check: Check) -> None:
+    response = http.get(contract.runtime.detailed_path)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+
+    def keys(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | {k for v in node.values() for k in keys(v)}
+        if isinstance(node, list):
+            return {k for v in node for k in keys(v)}
+        return set()
+
+    present = keys(body)
+    missing = [c for c in contract.runtime.detailed_components if c not in present]
+    check.expect(
+        response.status_code == 200 and not missing,
+        f"HTTP {response.status_code}"
+        + (f", missing {', '.join(missing)}" if missing else ", all reported"),
+        f"200 JSON reporting {', '.join(contract.runtime.detailed_components)}",
+        f"report every component in {contract.runtime.detailed_path}",
+    )
+
+
+@pytest.mark.check("RUN-LATENCY")
+def test_health_latency(http: httpx.Client, contract: Profile, check: Check) -> None:
+    path, n = contract.runtime.health_path, contract.runtime.latency_requests
+    for _ in range(5):
+        http.get(path)  # warm the connection
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        http.get(path)
+        samples.append((time.perf_counter() - t0) * 1000)
+    p95 = statistics.quantiles(samples, n=20)[-1]
+    check.expect(
+        p95 <= contract.runtime.latency_p95_ms,
+        f"p95 {p95:.1f} ms over {n} requests",
+        f"≤ {contract.runtime.latency_p95_ms:g} ms",
+        f"keep {path} constant-time: no I/O, no subprocesses, no locks",
+    )
+
+
+@pytest.mark.check("RUN-GRACEFUL-STOP")
+def test_graceful_stop(stopped_app: StopResult, contract: Profile, check: Check) -> None:
+    check.expect(
+        stopped_app.exit_code == 0 and stopped_app.duration_s <= contract.runtime.stop_max_s,
+        f"exit {stopped_app.exit_code} after {stopped_app.duration_s:.1f} s",
+        f"exit 0 ≤ {contract.runtime.stop_max_s:g} s (grace {contract.runtime.stop_grace_s:g} s)",
+        "exec-form CMD so PID 1 is the server, and handle SIGTERM by shutting down with exit 0",
+    )
+
+
+def _serves(started: Started, path: str) -> tuple[bool, str]:
+    if started.ready_after_s is None:
+        return False, str(started.problem)
+    response = httpx.get(f"{started.base_url}{path}", timeout=10)
+    return response.status_code == 200, f"{path} → HTTP {response.status_code}"
+
+
+@pytest.mark.check("RUN-HARDENED")
+def test_hardened(hardened_run: Started, contract: Profile, check: Check) -> None:
+    ok, detail = _serves(hardened_run, contract.runtime.ping_path)
+    check.expect(
+        ok,
+        (f"ready after {hardened_run.ready_after_s:.1f} s, " if hardened_run.ready_after_s else "")
+        + detail,
+        f"serves with --read-only (tmpfs {', '.join(contract.runtime.hardened_tmpfs)}), "
+        "--cap-drop ALL, "
+        "no-new-privileges",
+        "write only to the data directories (tmpfs in production), need no capabilities",
+    )
+
+
+@pytest.mark.check("RUN-MIN-RESOURCES")
+def test_min_resources(
+    lab: Lab,
+    min_resources_run: Started,
+    contract: Profile,
+    check: Check,
+    request: pytest.FixtureRequest,
+) -> None:
+    rt = contract.runtime
+    expected = f"serves and transcodes with {rt.min_cpus:g} CPU / {rt.min_memory_mb} MB"
+    fix = "lower the memory use at start-up (fewer workers, lazy imports) and during encoding"
+    ok, detail = _serves(min_resources_run, rt.health_path)
+    if not ok:
+        state = min_resources_run.container.attrs["State"]
+        check.fail(f"{detail} (OOM killed: {state.get('OOMKilled')})", expected, fix)
+
+    def run(cmd: str) -> tuple[int, str]:
+        rc, output = lab.exec(
+            min_resources_run.container, ["/bin/sh", "-c", cmd], user=contract.image.user
+        )
+        return rc if rc is not None else -1, output
+
+    result = run_transcode(run, contract, "minres")
+    if result.rc != 0:
+        baseline = request.getfixturevalue("transcode_result")
+        if baseline.rc != 0:
+            blocked("FF-TRANSCODE", "the clip does not transcode even without limits")
+    min_resources_run.container.reload()
+    oom = min_resources_run.container.attrs["State"].get("OOMKilled")
+    check.expect(
+        result.rc == 0 and not oom,
+        f"ready after {min_resources_run.ready_after_s:.1f} s, transcode exit {result.rc} in "
+        f"{result.seconds:.1f} s",
+        expected,
+        fix,
+    )
+
+
+@pytest.mark.check("RUN-BAD-CONFIG")
+def test_bad_config_fails_fast(bad_config_run: Started, contract: Profile, check: Check) -> None:
+    rt = contract.runtime
+    given = " ".join(f"{k}={v}" for k, v in rt.bad_config_env.items())
+    fix = (
+        "validate settings before starting the server; print one line naming the bad variable "
+        "and exit non-zero"
+    )
+    if bad_config_run.exit_code is None:
+        check.fail(
+            f"with {given} still running after {rt.bad_config_timeout_s:g} s",
+            f"a non-zero exit within {rt.bad_config_timeout_s:g} s",
+            fix,
+        )
+    lines = [line for line in bad_config_run.logs().splitlines() if line.strip()]
+    traceback = any("Traceback" in line for line in lines)
+    check.expect(
+        bad_config_run.exit_code != 0
+        and 1 <= len(lines) <= rt.bad_config_max_lines
+        and not traceback,
+        f"with {given}: exit {bad_config_run.exit_code} after "
+        f"{bad_config_run.exited_after_s:.1f} s, "
+        f"{len(lines)} log lines{' with a traceback' if traceback else ''}: "
+        f"{' / '.join(lines)[:200]}",
+        f"non-zero exit, 1..{rt.bad_config_max_lines} lines, no traceback",
+        fix,
+    )

@@ -1,0 +1,254 @@
+"""The profile: every threshold a check reads, typed, loaded from TOML.
+
+The shipped ``profiles/default.toml`` is the reference contract and the only
+source of default values. A fork's profile overrides any subset of its keys;
+an unknown key, a wrong type or an unreadable file is a ``ProfileError`` whose
+one-line message names the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    image: str
+    json_report: str
+    markdown_report: str
+    exclude: list[str]
+    ready_timeout_s: float
+    keep_containers: bool
+
+
+@dataclass(frozen=True)
+class Image:
+    user: str
+    require_numeric_uid: bool
+    port: int
+    workdir: str
+    max_size_mb: float
+    max_layers: int
+    required_labels: list[str]
+    healthcheck_max_interval_s: float
+    healthcheck_max_timeout_s: float
+    healthcheck_max_start_period_s: float
+    healthcheck_max_retries: int
+    secret_allowlist: list[str]
+
+
+@dataclass(frozen=True)
+class Fs:
+    min_uid: int
+    nologin_shells: list[str]
+    home: str
+    writable_dirs: list[str]
+    readonly_dirs: list[str]
+    build_tools: list[str]
+    cache_globs: list[str]
+    setuid_allowlist: list[str]
+    python: str
+    python_version: str
+    required_modules: list[str]
+    frontend_dir: str
+
+
+@dataclass(frozen=True)
+class Ffmpeg:
+    encoders: list[str]
+    decoders: list[str]
+    muxers: list[str]
+    filters: list[str]
+    temp_dir: str
+    clip_s: float
+    transcode_max_s: float
+    video_api: bool
+    video_api_path: str
+    video_api_timeout_s: float
+
+
+@dataclass(frozen=True)
+class Runtime:
+    health_path: str
+    health_body: dict[str, str]
+    detailed_path: str
+    detailed_components: list[str]
+    ping_path: str
+    ready_max_s: float
+    stays_up_s: float
+    latency_requests: int
+    latency_p95_ms: float
+    stop_grace_s: float
+    stop_max_s: float
+    min_cpus: float
+    min_memory_mb: int
+    bad_config_env: dict[str, str]
+    bad_config_timeout_s: float
+    bad_config_max_lines: int
+    hardened_tmpfs: list[str]
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Spa:
+    client_routes: list[str]
+    assets_prefix: str
+    unknown_api_path: str
+    disable_env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Logs:
+    warning_allowlist: list[str]
+    quiet_level: str
+    run_secrets: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Deploy:
+    ecs_task_definition: str
+    ecs_container: str
+    min_cpu_units: int
+    compose_file: str
+    compose_service: str
+
+
+SECTIONS: dict[str, type] = {
+    "suite": Suite,
+    "image": Image,
+    "fs": Fs,
+    "ffmpeg": Ffmpeg,
+    "runtime": Runtime,
+    "spa": Spa,
+    "logs": Logs,
+    "deploy": Deploy,
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path | None  # None: the shipped default profile
+    suite: Suite
+    image: Image
+    fs: Fs
+    ffmpeg: Ffmpeg
+    runtime: Runtime
+    spa: Spa
+    logs: Logs
+    deploy: Deploy
+    waivers: dict[str, str] = field(default_factory=dict)
+    # "section.key" -> "profile" (set by the profile file) or "default"
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        """Every value as "section.key" -> value."""
+        flat: dict[str, Any] = {}
+        for section in SECTIONS:
+            for key, value in dataclasses.asdict(getattr(self, section)).items():
+                flat[f"{section}.{key}"] = value
+        return flat
+
+
+def _type_name(expected: Any) -> str:
+    origin = typing.get_origin(expected)
+    if origin is list:
+        return "a list of strings"
+    if origin is dict:
+        return "a table of strings"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}[expected]
+
+
+def _conforms(value: Any, expected: Any) -> bool:
+    origin = typing.get_origin(expected)
+    if origin is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, expected) if isinstance(expected, type | types.UnionType) else False
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ProfileError(f"profile {path}: file not found") from None
+    except OSError as exc:
+        raise ProfileError(f"profile {path}: cannot read it ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {path}: not valid TOML ({exc})") from None
+
+
+def _validate(path: Path, data: dict[str, Any], from_check_ids: set[str]) -> None:
+    for section, table in data.items():
+        if section == "waivers":
+            if not isinstance(table, dict):
+                raise ProfileError(f"profile {path}: [waivers] must be a table")
+            for check_id, reason in table.items():
+                if from_check_ids and check_id not in from_check_ids:
+                    raise ProfileError(f"profile {path}: waivers.{check_id}: unknown check ID")
+                if not isinstance(reason, str) or not reason.strip():
+                    raise ProfileError(
+                        f"profile {path}: waivers.{check_id}: a waiver needs a written reason"
+                    )
+            continue
+        schema = SECTIONS.get(section)
+        if schema is None:
+            raise ProfileError(f"profile {path}: unknown section [{section}]")
+        if not isinstance(table, dict):
+            raise ProfileError(f"profile {path}: {section} must be a table")
+        hints = typing.get_type_hints(schema)
+        for key, value in table.items():
+            if key not in hints:
+                raise ProfileError(f"profile {path}: unknown key {section}.{key}")
+            if not _conforms(value, hints[key]):
+                raise ProfileError(
+                    f"profile {path}: {section}.{key} must be {_type_name(hints[key])}, "
+                    f"got {value!r}"
+                )
+
+
+def load_profile(path: Path | None, check_ids: set[str] | None = None) -> Profile:
+    """The default profile, overridden by ``path`` when given."""
+    known = check_ids or set()
+    base = _read(DEFAULT_PROFILE)
+    _validate(DEFAULT_PROFILE, base, known)
+    override = _read(path) if path is not None else {}
+    if path is not None:
+        _validate(path, override, known)
+    sections: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, schema in SECTIONS.items():
+        merged = dict(base.get(name, {}))
+        for key in typing.get_type_hints(schema):
+            sources[f"{name}.{key}"] = "default"
+        for key, value in override.get(name, {}).items():
+            merged[key] = value
+            sources[f"{name}.{key}"] = "profile"
+        hints = typing.get_type_hints(schema)
+        missing = [key for key in hints if key not in merged]
+        if missing:  # only a broken default profile can get here
+            raise ProfileError(f"profile {DEFAULT_PROFILE}: missing key {name}.{missing[0]}")
+        sections[name] = schema(
+            **{k: float(v) if hints[k] is float else v for k, v in merged.items()}
+        )
+    waivers = {str(k): str(v).strip() for k, v in override.get("waivers", {}).items()}
+    return Profile(path=path, waivers=waivers, sources=sources, **sections)

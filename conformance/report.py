@@ -1,0 +1,169 @@
+"""Results per check ID, and the JSON report and Markdown summary built from them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import __version__
+from conformance.catalogue import CHECKS
+from conformance.sealing import seal
+
+# When one check ID has several test items, the worst status wins.
+_RANK = {"failed": 0, "error": 1, "passed": 2, "waived": 3, "skipped": 4}
+
+
+@dataclass
+class CheckResult:
+    id: str
+    status: str = "skipped"
+    measured: str | None = None
+    threshold: str | None = None
+    message: str | None = None
+    duration_s: float = 0.0
+    items: dict[str, str] = field(default_factory=dict)  # nodeid -> status
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": CHECKS.get(self.id, self.id),
+            "status": self.status,
+            "measured": self.measured,
+            "threshold": self.threshold,
+            "message": self.message,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return report.longreprtext.strip()
+
+
+class ResultBook:
+    """Collects pytest's reports into one result per check ID."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, CheckResult] = {}
+
+    def expect(self, check_id: str, nodeid: str) -> None:
+        """A selected item: until it reports, it counts as not run."""
+        result = self.results.setdefault(check_id, CheckResult(check_id))
+        result.items[nodeid] = "pending"
+
+    def not_selected(self, check_id: str, why: str) -> None:
+        self.results.setdefault(check_id, CheckResult(check_id, message=why))
+
+    def add(self, check_id: str, report: pytest.TestReport) -> None:
+        from conformance.verdict import WAIVED_PREFIX
+
+        result = self.results.setdefault(check_id, CheckResult(check_id))
+        result.duration_s += report.duration
+        props = dict(report.user_properties)
+        if "measured" in props:
+            result.measured = str(props["measured"])
+        if "threshold" in props:
+            result.threshold = str(props["threshold"])
+        status: str | None = None
+        if report.failed:
+            status = "failed" if report.when == "call" else "error"
+        elif report.skipped:
+            message = _message(report)
+            status = "waived" if message.startswith(WAIVED_PREFIX) else "skipped"
+        elif report.when == "call":
+            status = "passed"
+        if status is None:
+            return
+        result.items[report.nodeid] = status
+        if status != "passed" and (result.message is None or status in ("failed", "error")):
+            result.message = _message(report)
+
+    def finish(self) -> list[CheckResult]:
+        for result in self.results.values():
+            statuses = list(result.items.values())
+            if "pending" in statuses:
+                result.status = "error"
+                result.message = "not run: the session ended before this check"
+            elif statuses:
+                result.status = min(statuses, key=_RANK.__getitem__)
+            if result.status == "passed":
+                result.message = None
+        order = list(CHECKS)
+        return sorted(
+            self.results.values(), key=lambda r: order.index(r.id) if r.id in order else len(order)
+        )
+
+
+def build_report(
+    results: list[CheckResult],
+    image: dict[str, Any],
+    profile: dict[str, Any],
+    started_at: datetime,
+    finished_at: datetime,
+    duration_s: float,
+) -> dict[str, Any]:
+    summary = {"total": len(results)} | {
+        s: 0 for s in ("passed", "failed", "waived", "skipped", "error")
+    }
+    for result in results:
+        summary[result.status] += 1
+    report = {
+        "schema_version": 1,
+        "tool": {"name": "ai-video-conformance", "version": __version__},
+        "image": image,
+        "profile": profile,
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "duration_s": round(duration_s, 2),
+        "summary": summary,
+        "green": summary["failed"] == 0 and summary["error"] == 0 and summary["total"] > 0,
+        "checks": [r.as_json() for r in results],
+    }
+    return seal(report)
+
+
+_ICON = {"passed": "✅", "failed": "❌", "error": "💥", "waived": "🟡", "skipped": "⏭️"}
+
+
+def _cell(text: str | None, limit: int = 160) -> str:
+    flat = " ".join((text or "").split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    verdict = "green" if report["green"] else "NOT green"
+    lines = [
+        f"## Conformance: `{report['image']['ref']}` is {verdict}",
+        "",
+        f"Image `{report['image']['id']}` · {s['passed']} passed · {s['failed']} failed · "
+        f"{s['error']} errors · {s['waived']} waived · {s['skipped']} skipped · "
+        f"{report['duration_s']:.1f} s",
+        "",
+        "| | Check | Measured | Threshold | Note |",
+        "|---|---|---|---|---|",
+    ]
+    for check in report["checks"]:
+        lines.append(
+            f"| {_ICON[check['status']]} | `{check['id']}` | {_cell(check['measured'], 60)} | "
+            f"{_cell(check['threshold'], 40)} | {_cell(check['message'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict[str, Any], json_path: str, markdown_path: str, base: Path) -> list[Path]:
+    written = []
+    for target, text in ((json_path, None), (markdown_path, markdown(report))):
+        if not target:
+            continue
+        path = Path(target) if Path(target).is_absolute() else base / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text is not None else json.dumps(report, indent=2) + "\n")
+        written.append(path)
+    return written

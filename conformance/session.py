@@ -1,0 +1,34 @@
+"""What one pytest session of the suite holds: settings, containers, results."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from conformance.container import Lab, RunSpec
+from conformance.report import ResultBook
+from conformance.settings import Resolved
+
+
+@dataclass
+class SuiteState:
+    resolved: Resolved | None = None
+    client: docker.DockerClient | None = None
+    lab: Lab | None = None
+    specs: dict[str, RunSpec] = field(default_factory=dict)
+    image_attrs: dict[str, Any] = field(default_factory=dict)
+    selected_ids: list[str] = field(default_factory=list)
+    book: ResultBook = field(default_factory=ResultBook)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_mono: float = field(default_factory=time.monotonic)
+    written: list[Path] = field(default_factory=list)
+    active: bool = False  # checks were collected and containers may exist
+
+
+STATE = pytest.StashKey[SuiteState]()

@@ -1,0 +1,118 @@
+"""Session start and finish: check the inputs, sweep, start containers ahead, write reports."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+from conformance.container import Lab, sweep_stale
+from conformance.fixtures import health_deadline_s
+from conformance.report import build_report, write
+from conformance.session import SuiteState
+from conformance.variants import VARIANT_FIXTURES, specs
+from conformance.verdict import check_id_of
+
+
+def _connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:  # docker raises several unrelated types here
+        reason = " ".join(str(exc).split())[:160]
+        raise pytest.UsageError(
+            f"cannot reach the Docker daemon ({reason}): start it or point DOCKER_HOST at it"
+        ) from None
+    return client
+
+
+def _image(client: docker.DockerClient, ref: str) -> dict[str, Any]:
+    try:
+        return dict(client.images.get(ref).attrs)
+    except docker.errors.ImageNotFound:
+        tag = ref.rsplit(":", 1)[1] if ":" in ref.rsplit("/", 1)[-1] else "latest"
+        raise pytest.UsageError(
+            f"image {ref} not found locally: build it (scripts/build-backend.sh {tag}) "
+            f"or pull it (docker pull {ref})"
+        ) from None
+    except docker.errors.APIError as exc:
+        raise pytest.UsageError(f"image {ref}: {exc.explanation or exc}") from None
+
+
+def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Item]) -> None:
+    """Validate image and daemon, then start every needed container in the background."""
+    resolved = state.resolved
+    assert resolved is not None
+    client = _connect()
+    state.image_attrs = _image(client, resolved.image)
+    state.client = client
+    sweep_stale(client)
+    profile = resolved.profile
+    lab = Lab(
+        client,
+        resolved.image,
+        profile.image.port,
+        profile.runtime.health_path,
+        resolved.ready_timeout_s,
+    )
+    lab.keep = resolved.keep_containers
+    state.lab = lab
+    state.specs = specs(profile, Path(config.invocation_params.dir))
+    state.active = True
+    runnable = [i for i in items if not i.get_closest_marker("skip")]
+    for item in items:
+        state.book.expect(check_id_of(item) or item.name, item.nodeid)
+    needed = {
+        VARIANT_FIXTURES[name]
+        for item in runnable
+        for name in getattr(item, "fixturenames", [])
+        if name in VARIANT_FIXTURES
+    }
+    if needed & {"hardened", "min_resources", "static_off", "bad_config", "compose"}:
+        needed.add("app")
+    # The app first, timed on a quiet machine; then the variants one after another.
+    previous = None
+    for name in ("app", "idle", "bad_config", "static_off", "hardened", "min_resources", "compose"):
+        if name in needed and name in state.specs:
+            previous = lab.start(state.specs[name], after=previous)
+    health = (state.image_attrs.get("Config") or {}).get("Healthcheck") or {}
+    wants_health = any(check_id_of(i) == "RUN-DOCKER-HEALTHY" for i in runnable)
+    if wants_health and "app" in needed and health.get("Test") not in (None, [], ["NONE"]):
+        lab.watch_health("app", health_deadline_s(health) + 5)
+
+
+def finish_suite(config: pytest.Config, state: SuiteState) -> None:
+    """Remove the containers, then write the JSON report and the Markdown summary."""
+    if state.lab is not None:
+        state.lab.close()
+    resolved = state.resolved
+    if resolved is None:
+        return
+    finished = datetime.now(UTC)
+    attrs = state.image_attrs
+    image = {
+        "ref": resolved.image,
+        "id": attrs.get("Id"),
+        "repo_digests": list(attrs.get("RepoDigests") or []),
+    }
+    profile = {
+        "path": str(resolved.profile.path) if resolved.profile.path else None,
+        "values": resolved.report_values(),
+        "waivers": dict(resolved.profile.waivers),
+    }
+    report = build_report(
+        state.book.finish(),
+        image,
+        profile,
+        state.started_at,
+        finished,
+        time.monotonic() - state.started_mono,
+    )
+    state.written = write(
+        report, resolved.json_report, resolved.markdown_report, Path(config.invocation_params.dir)
+    )

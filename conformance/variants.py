@@ -1,0 +1,137 @@
+"""The run flags of every container the suite starts: the app, and a variant only
+where a check needs different flags."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.container import RunSpec
+from conformance.profile import Profile
+
+# fixture name -> variant it needs (the plugin starts those ahead of time)
+VARIANT_FIXTURES = {
+    "app_start": "app",
+    "hardened_run": "hardened",
+    "min_resources_run": "min_resources",
+    "static_off_run": "static_off",
+    "bad_config_run": "bad_config",
+    "idle_run": "idle",
+    "compose_run": "compose",
+}
+
+
+def app_env(profile: Profile) -> dict[str, str]:
+    return {**profile.runtime.env, **profile.logs.run_secrets, "LOG_LEVEL": "INFO"}
+
+
+class DeployFileError(ValueError):
+    """A deployment artifact the suite cannot read."""
+
+
+def load_compose_service(path: Path, service: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise DeployFileError(f"{path} not found (profile deploy.compose_file)") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeployFileError(f"{path}: cannot parse it ({exc})") from None
+    services = (data or {}).get("services") or {}
+    if service not in services:
+        raise DeployFileError(f"{path}: no service {service!r} (profile deploy.compose_service)")
+    return dict(services[service])
+
+
+def load_ecs_container(path: Path, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(task definition, container definition)."""
+    try:
+        task = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DeployFileError(f"{path} not found (profile deploy.ecs_task_definition)") from None
+    except (OSError, ValueError) as exc:
+        raise DeployFileError(f"{path}: cannot parse it ({exc})") from None
+    containers = task.get("containerDefinitions") or []
+    for container in containers:
+        if not name or container.get("name") == name:
+            return task, container
+    raise DeployFileError(
+        f"{path}: no container definition {name!r} (profile deploy.ecs_container)"
+    )
+
+
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+
+
+def interpolate(value: Any) -> str:
+    """Compose's ${VAR:-default} with the defaults (host variables must not leak in)."""
+    return _INTERPOLATION.sub(lambda m: m.group(2) or "", str(value))
+
+
+def _compose_env(raw: Any) -> dict[str, str]:
+    if isinstance(raw, list):
+        pairs = (str(item).split("=", 1) for item in raw)
+        return {k: interpolate(v[0]) if v else "" for k, *v in pairs}
+    return {str(k): interpolate(v) for k, v in (raw or {}).items()}
+
+
+def specs(profile: Profile, base: Path) -> dict[str, RunSpec]:
+    """Every variant's RunSpec; ``base`` resolves the profile's relative file paths."""
+    env = app_env(profile)
+    rt = profile.runtime
+    result = {
+        "app": RunSpec("app", env),
+        "hardened": RunSpec(
+            "hardened",
+            env,
+            kwargs={
+                "read_only": True,
+                "tmpfs": {path: "mode=1777" for path in rt.hardened_tmpfs},
+                "cap_drop": ["ALL"],
+                "security_opt": ["no-new-privileges"],
+            },
+        ),
+        "min_resources": RunSpec(
+            "min_resources",
+            env,
+            kwargs={
+                "mem_limit": f"{rt.min_memory_mb}m",
+                "memswap_limit": f"{rt.min_memory_mb}m",
+                "nano_cpus": int(rt.min_cpus * 1e9),
+            },
+        ),
+        "static_off": RunSpec(
+            "static_off", {**env, **profile.spa.disable_env, "LOG_LEVEL": profile.logs.quiet_level}
+        ),
+        "bad_config": RunSpec(
+            "bad_config",
+            {**profile.runtime.env, **rt.bad_config_env},
+            publish=False,
+            wait="exit",
+            timeout_s=rt.bad_config_timeout_s,
+        ),
+        "idle": RunSpec(
+            "idle", env, publish=False, wait="running", kwargs={"entrypoint": ["sleep", "infinity"]}
+        ),
+    }
+    try:
+        service = load_compose_service(
+            base / profile.deploy.compose_file, profile.deploy.compose_service
+        )
+    except DeployFileError:
+        return result  # DEP-COMPOSE reports the problem
+    tmpfs = service.get("tmpfs") or []
+    tmpfs = [tmpfs] if isinstance(tmpfs, str) else tmpfs
+    kwargs: dict[str, Any] = {
+        "read_only": bool(service.get("read_only", False)),
+        "tmpfs": {str(path).split(":")[0]: "mode=1777" for path in tmpfs},
+        "cap_drop": list(service.get("cap_drop") or []),
+        "security_opt": [interpolate(s) for s in service.get("security_opt") or []],
+    }
+    if service.get("user"):
+        kwargs["user"] = interpolate(service["user"])
+    result["compose"] = RunSpec("compose", _compose_env(service.get("environment")), kwargs=kwargs)
+    return result
