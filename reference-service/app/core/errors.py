@@ -1,0 +1,78 @@
+"""Every error the API returns is JSON: {"detail": "<human message>", "code": "<machine_code>"}."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media",
+    416: "range_not_satisfiable",
+    422: "invalid_request",
+    503: "service_unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error with a stable machine code, raised by routes and services."""
+
+    def __init__(self, status_code: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.code = code
+        self.detail = detail
+
+
+def error_response(
+    status_code: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status_code, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    messages = []
+    for item in exc.errors():
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        messages.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+    return "; ".join(messages) or "invalid request"
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.code, exc.detail)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, "invalid_request", _describe_validation(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    fallback = request.app.state.not_found_fallback if exc.status_code == 404 else None
+    if fallback is not None:
+        page = fallback(request)
+        if page is not None:
+            return page
+    code = _CODES_BY_STATUS.get(exc.status_code, f"http_{exc.status_code}")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.state.not_found_fallback = None
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

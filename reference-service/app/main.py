@@ -1,0 +1,51 @@
+"""Application factory: routes, error shapes, CORS and the SPA, wired from one Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.api import health, ping
+from app.core.config import Settings
+from app.core.errors import install_error_handlers
+from app.web.spa import mount_spa
+
+logger = logging.getLogger(__name__)
+
+
+def _prepare_directories(settings: Settings) -> None:
+    for directory in (settings.temp_dir, settings.upload_dir):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # Not fatal: /health/detailed reports the directory as not writable.
+            logger.warning("cannot create %s: %s", directory, exc.strerror)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _prepare_directories(settings)
+        yield
+
+    app = FastAPI(title=settings.api_title, version=settings.api_version, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Range", "Accept-Ranges", "Content-Length"],
+        )
+    app.include_router(health.router)
+    app.include_router(ping.router, prefix="/api/v1")
+    mount_spa(app, settings.static_dir, settings.enable_static_files)
+    return app

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from app.core.config import Settings
+from app.main import create_app
+from fastapi.testclient import TestClient
+
+SERVICE_ROOT = Path(__file__).resolve().parents[1]
+
+# Variables a developer's shell might carry that would change what the tests see.
+_SETTINGS_ENV = [name.upper() for name in Settings.model_fields]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "temp_dir": tmp_path / "temp",
+            "upload_dir": tmp_path / "uploads",
+            "static_dir": tmp_path / "no-dist",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings())) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_ENV}
+    env.update(
+        PYTHONPATH=str(SERVICE_ROOT),
+        HOST="127.0.0.1",
+        TEMP_DIR=str(tmp_path / "temp"),
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+        STATIC_DIR=str(tmp_path / "no-dist"),
+    )
+    env.update(extra)
+    return env
+
+
+def run_module(
+    module: str, env: dict[str, str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        env=env,
+        cwd=SERVICE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class LiveService:
+    """`python -m app` in a subprocess on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app"],
+            env=env,
+            cwd=SERVICE_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_ready(self, deadline_seconds: float = 30) -> None:
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"service exited early: {self.process.communicate()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("service did not become ready")
+
+    def stop(self) -> tuple[int, str, str]:
+        if self.process.poll() is None:
+            self.process.terminate()
+        out, err = self.process.communicate(timeout=15)
+        return self.process.returncode, out, err
+
+
+@pytest.fixture
+def live_service(tmp_path: Path) -> Iterator[Callable[..., LiveService]]:
+    started: list[LiveService] = []
+
+    def start(**extra: str) -> LiveService:
+        port = free_port()
+        service = LiveService(service_env(tmp_path, PORT=str(port), **extra), port)
+        started.append(service)
+        service.wait_ready()
+        return service
+
+    yield start
+    for service in started:
+        if service.process.poll() is None:
+            service.process.kill()
+            service.process.communicate()
