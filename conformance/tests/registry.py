@@ -17,7 +17,7 @@ import subprocess
 import tarfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,38 +226,47 @@ class GateImage:
     id: str
 
 
-def _import_image(client: docker.DockerClient, ref: str, content: bytes) -> GateImage:
-    """A one-file image made with ``docker import``: tiny, local, unique content."""
+LABEL = "org.example.conformance-gate-test"
+
+
+def import_image(
+    client: docker.DockerClient, ref: str, files: dict[str, bytes], changes: Sequence[str] = ()
+) -> GateImage:
+    """An image made with ``docker import`` from a few files: tiny, local, unique."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("gate-test.txt")
-        info.size = len(content)
-        tar.addfile(info, io.BytesIO(content))
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
     repository, tag = ref.rsplit(":", 1)
     client.api.import_image_from_data(
-        buffer.getvalue(), repository=repository, tag=tag, changes=[f"LABEL {LABEL}=1"]
+        buffer.getvalue(), repository=repository, tag=tag, changes=[f"LABEL {LABEL}=1", *changes]
     )
     return GateImage(ref, str(client.images.get(ref).id))
 
 
-LABEL = "org.example.conformance-gate-test"
+def remove_images(client: docker.DockerClient, images: Iterable[GateImage]) -> None:
+    for image in images:
+        # force: pulled-back tags (127.0.0.1:PORT/...) point at the same ID.
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image.id, force=True)
 
 
 @pytest.fixture(scope="module")
 def gate_images(docker_client: docker.DockerClient) -> Iterator[tuple[GateImage, GateImage]]:
     """Two distinct images: the one under test and "another image"."""
     run = uuid.uuid4().hex[:10]
-    images = tuple(
-        _import_image(
-            docker_client, f"conformance-gate-test:{run}-{name}", f"{run} {name}".encode()
+    first, second = (
+        import_image(
+            docker_client,
+            f"conformance-gate-test:{run}-{name}",
+            {"gate-test.txt": f"{run} {name}".encode()},
         )
         for name in ("a", "b")
     )
-    yield images[0], images[1]
-    for image in images:
-        # force: pulled-back tags (127.0.0.1:PORT/...) point at the same ID.
-        with contextlib.suppress(docker.errors.APIError):
-            docker_client.images.remove(image.id, force=True)
+    yield first, second
+    remove_images(docker_client, (first, second))
 
 
 def make_report(
