@@ -78,7 +78,7 @@ def ecr_auth_config(registry: EcrRegistry) -> dict[str, str]:
         import botocore.exceptions
     except ImportError:
         raise Refused(
-            "pushing to ECR needs boto3: pip install 'ai-video-conformance[ecr]'"
+            "pushing to ECR needs boto3: pip install boto3 (or 'ai-video-conformance[ecr]')"
         ) from None
     try:
         # A fresh session: boto3's default one caches credentials across calls.
