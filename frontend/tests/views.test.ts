@@ -83,7 +83,9 @@ describe("home view", () => {
     await flush();
     expect(text("[role=alert]")).toMatch(/no Replicate API token configured/);
     expect(navigate).not.toHaveBeenCalled();
-    expect((outlet.querySelector("button[type=submit]") as HTMLButtonElement).disabled).toBe(false);
+    const submit = outlet.querySelector("button[type=submit]") as HTMLButtonElement;
+    expect(submit.disabled).toBe(false);
+    expect(document.activeElement).toBe(submit); // keyboard users can retry at once
   });
 
   it("asks for a prompt instead of sending an empty one", async () => {

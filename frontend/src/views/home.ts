@@ -71,6 +71,8 @@ function generationForm(api: Api, openJob: (job: Job) => void, signal: AbortSign
       feedback.append(alertBox(errorMessage(error)));
       submit.disabled = false;
       submit.textContent = "Generate video";
+      submit.focus(); // disabling it dropped keyboard focus to the page
+
     }
   });
   return form;
@@ -136,6 +138,7 @@ function uploadForm(upload: typeof uploadVideo, openJob: (job: Job) => void, sig
       progressRow.hidden = true;
       feedback.append(alertBox(errorMessage(error)));
       submit.disabled = false;
+      submit.focus();
     }
   });
   return form;
