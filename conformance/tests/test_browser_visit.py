@@ -1,0 +1,146 @@
+"""SPA-BROWSER's judgement on pages a local server makes up: what counts as a console
+error, a failed request or a missing view (real Chromium, no Docker)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.checks.test_browser import (
+    CHROMIUM_ARGS,
+    Visit,
+    advice,
+    is_api_answer,
+    screenshot_name,
+    visit,
+)
+
+BASE = "http://127.0.0.1:1"
+
+
+def page(script: str = "", body: str = "<h1>Jobs</h1>") -> bytes:
+    return f"<!doctype html><title>t</title>{body}<script>{script}</script>".encode()
+
+
+PAGES: dict[str, tuple[int, str, bytes]] = {
+    "/ok": (200, "text/html", page()),
+    "/console": (200, "text/html", page("console.error('boom')")),
+    "/throws": (200, "text/html", page("throw new Error('kaput')")),
+    "/api-404": (200, "text/html", page("fetch('/api/v1/jobs/x')")),
+    "/late": (
+        200,
+        "text/html",
+        page(
+            "setTimeout(() => document.body.append("
+            "Object.assign(document.createElement('h1'),"
+            " {textContent: 'Jobs'})), 300)",
+            body="",
+        ),
+    ),
+    "/missing-asset": (
+        200,
+        "text/html",
+        b'<!doctype html><h1>Jobs</h1><script src="/assets/x.js"></script>',
+    ),
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, kind, data = PAGES.get(self.path, (404, "application/json", b'{"detail":"no"}'))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[Any]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("no Chromium on this host (Debian: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        ctx = browser.new_context()
+        yield ctx
+        browser.close()
+
+
+def open_(context: Any, server: str, path: str, tmp_path: Path, api: str | None = None) -> Visit:
+    return visit(context, server, path, "^Jobs$", tmp_path, api, 5000)
+
+
+@pytest.mark.browser
+class TestVisit:
+    def test_a_clean_page_passes_and_is_photographed(self, context, server, tmp_path) -> None:
+        seen = open_(context, server, "/ok", tmp_path)
+        assert seen.problems == []
+        assert [p.name for p in seen.screenshots] == ["ok-1280px.png", "ok-375px.png"]
+        assert all(p.stat().st_size > 0 for p in seen.screenshots)
+
+    def test_a_view_rendered_after_load_is_waited_for(self, context, server, tmp_path) -> None:
+        assert open_(context, server, "/late", tmp_path).problems == []
+
+    def test_console_errors_and_uncaught_exceptions_fail(self, context, server, tmp_path) -> None:
+        assert open_(context, server, "/console", tmp_path).console_errors == ["boom"]
+        thrown = open_(context, server, "/throws", tmp_path).console_errors
+        assert len(thrown) == 1 and "kaput" in thrown[0]
+
+    def test_a_missing_asset_is_one_failed_request(self, context, server, tmp_path) -> None:
+        seen = open_(context, server, "/missing-asset", tmp_path)
+        assert seen.failed_requests == [f"GET {server}/assets/x.js -> 404"]
+
+    def test_api_errors_fail_unless_the_route_expects_them(self, context, server, tmp_path) -> None:
+        strict = open_(context, server, "/api-404", tmp_path)
+        assert strict.failed_requests == [f"GET {server}/api/v1/jobs/x -> 404"]
+        assert strict.console_errors == []  # Chromium's own line is not counted twice
+        assert open_(context, server, "/api-404", tmp_path, api="/api/").problems == []
+
+    def test_a_page_that_does_not_render_the_view_fails(self, context, server, tmp_path) -> None:
+        seen = open_(context, server, "/nowhere", tmp_path)
+        assert not seen.rendered
+        assert seen.failed_requests == [f"GET {server}/nowhere -> 404"]
+
+
+def test_api_answers_are_client_errors_under_the_prefix() -> None:
+    assert is_api_answer("http://h/api/v1/jobs/x", 404, "/api/")
+    assert not is_api_answer("http://h/api/v1/jobs", 500, "/api/")
+    assert not is_api_answer("http://h/assets/a.js", 404, "/api/")
+    assert not is_api_answer("http://h/api/v1/jobs/x", 404, None)
+
+
+def test_screenshot_names_are_file_safe() -> None:
+    assert screenshot_name("/jobs/does-not-exist", 375) == "jobs-does-not-exist-375px.png"
+    assert screenshot_name("/", 1280) == "root-1280px.png"
+
+
+def test_advice_names_the_most_basic_cause() -> None:
+    def seen(path: str, failed: list[str], errors: list[str] | None = None) -> Visit:
+        return Visit(path, "^Jobs$", "Jobs", errors or [], failed)
+
+    page_404 = seen("/jobs", [f"GET {BASE}/jobs -> 404"])
+    asset_404 = seen("/jobs", [f"GET {BASE}/assets/a.js -> 404"])
+    api_404 = seen("/jobs", [f"GET {BASE}/api/v1/jobs -> 404"])
+    assert "serve index.html" in advice([page_404, asset_404], BASE, "/api/")
+    assert "ship every file" in advice([asset_404, api_404], BASE, "/api/")
+    assert "API routes" in advice([api_404], BASE, "/api/")
+    assert "JavaScript errors" in advice([seen("/jobs", [], ["boom"])], BASE, "/api/")
