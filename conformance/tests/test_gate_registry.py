@@ -322,3 +322,32 @@ def test_usage_errors_are_one_line(args: list[str], reason: str, tmp_path: Path)
     assert gate.returncode == 2
     assert gate.reason.startswith("conformance-gate: usage error: ")
     assert reason in gate.reason
+
+
+def test_a_tag_moved_during_the_push_is_caught(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    docker_client: docker.DockerClient,
+    repo_path: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Someone pushes another image to the same tag between the push and the check."""
+    from conformance import gate_docker
+    from conformance.gate_registry import parse_repository
+
+    image, other = gate_images
+    target = f"{registry.host}/{repo_path}"
+    verify = gate_docker._verify
+
+    def push_other_then_verify(*args: Any) -> None:
+        docker_client.api.tag(other.id, target, "t")
+        for line in docker_client.api.push(target, tag="t", stream=True, decode=True):
+            assert "error" not in line, line
+        docker_client.api.remove_image(f"{target}:t")
+        verify(*args)
+
+    monkeypatch.setattr(gate_docker, "_verify", push_other_then_verify)
+    with pytest.raises(gate_docker.PushFailed, match=r"pushed over concurrently\?"):
+        gate_docker.push(docker_client, image.id, parse_repository(target), ["t"], None)
+    _, manifest = registry.manifest(repo_path, "t")
+    assert manifest["config"]["digest"] == other.id
