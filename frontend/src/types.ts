@@ -3,11 +3,12 @@
 export type JobKind = "upload" | "generation" | "compose";
 export type JobStatus = "queued" | "processing" | "succeeded" | "failed" | "cancelled";
 
+// Servers may leave a field out or send it as null.
 export interface JobInput {
-  filename?: string;
-  prompt?: string;
+  filename?: string | null;
+  prompt?: string | null;
   model?: string | null;
-  video_ids?: string[];
+  video_ids?: string[] | null;
 }
 
 export interface JobResult {
