@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         dest="tags",
+        metavar="TAG",
         help="tag to push (repeatable; default: the tag of --image)",
     )
     parser.add_argument(
