@@ -146,6 +146,7 @@ describe("jobs view", () => {
     expect(rows[0].querySelector("[data-status]")?.textContent).toBe("Failed");
     expect(rows[1].textContent).toContain("beach.mov");
     expect(text(".count")).toBe("Showing 1–2 of 2");
+    expect(outlet.querySelector(".pager")).toBeNull(); // one page: nothing to page through
   });
 
   it("asks for the right page and links to its neighbours", async () => {

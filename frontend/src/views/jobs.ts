@@ -55,10 +55,11 @@ export function renderPage(result: JobPage, page: number): HTMLElement[] {
   }
   const first = result.offset + 1;
   const last = result.offset + result.items.length;
+  const paged = result.total > result.limit;
   return [
     h("p", { class: "count", role: "status" }, `Showing ${first}–${last} of ${result.total}`),
     jobTable(result.items),
-    pager(result, page),
+    ...(paged ? [pager(result, page)] : []),
   ];
 }
 
