@@ -3,6 +3,7 @@
 # present or can be pulled, otherwise a stand-in built from Debian trixie packages
 # (air-gapped machines). The stand-in is built once and reused.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 if docker image inspect "$OFFICIAL_BASE" >/dev/null 2>&1 \

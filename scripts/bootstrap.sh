@@ -2,6 +2,7 @@
 # Prepares a fresh machine for the two README commands: the system packages the
 # tests use, a Docker daemon, and a virtualenv with tox.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # Debian packages the tests need: FFmpeg for the service's unit tests, Chromium

@@ -4,6 +4,7 @@
 # and the multi-stage image itself.
 #   usage: scripts/build-backend.sh [TAG]
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 tag="${1:-latest}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the SPA into frontend/dist (content-hashed files under assets/).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 cd "$REPO_ROOT/frontend"

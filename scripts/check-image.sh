@@ -2,6 +2,7 @@
 # The main job: build the reference image and run the conformance suite against
 # it, printing the report. Extra arguments go to pytest.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh"

@@ -2,6 +2,7 @@
 # Makes sure a Docker daemon answers. On a Debian machine where we are root and
 # none runs, installs Debian's docker.io and starts dockerd in the background.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 daemon_answers() { timeout 10 docker info >/dev/null 2>&1; }

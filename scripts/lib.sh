@@ -8,8 +8,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The official base, and the name of the stand-in built when it can't be pulled.
-OFFICIAL_BASE="python:3.13-slim"
-STANDIN_BASE="ai-video-base:python3.13-trixie"
+export OFFICIAL_BASE="python:3.13-slim"
+export STANDIN_BASE="ai-video-base:python3.13-trixie"
 
 # A docker client that can run BuildKit builds (secrets, cache mounts).
 # Docker >= 23 needs the buildx plugin for that; Debian's 20.10 client has it built in.

@@ -3,6 +3,7 @@
 # (The conformance suite checks far more; this is the quick look.)
 #   usage: scripts/test-backend.sh [IMAGE]     default ai-video-backend:latest
 set -uo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 image="${1:-ai-video-backend:latest}"
@@ -45,8 +46,8 @@ for _ in $(seq 1 60); do
   [ "$status" = healthy ] || [ "$status" = unhealthy ] || [ -z "$status" ] && break
   sleep 1
 done
-[ "$status" = healthy ] && pass "container becomes healthy" \
-  || fail "container becomes healthy" "health status: ${status:-no HEALTHCHECK}"
+if [ "$status" = healthy ]; then pass "container becomes healthy"
+else fail "container becomes healthy" "health status: ${status:-no HEALTHCHECK}"; fi
 
 # 4. Health endpoint responds
 body="$(curl -fsS --max-time 5 "$base/health" 2>&1)"
@@ -71,8 +72,8 @@ esac
 
 # 7. Running as non-root
 uid="$(docker exec "$name" id -u 2>&1)"
-[ "$uid" != 0 ] && [ -n "$uid" ] && pass "running as non-root (uid $uid)" \
-  || fail "running as non-root" "uid ${uid:-unknown}"
+if [ -n "$uid" ] && [ "$uid" != 0 ]; then pass "running as non-root (uid $uid)"
+else fail "running as non-root" "uid ${uid:-unknown}"; fi
 
 # 8. API routes respond
 ping="$(curl -fsS --max-time 5 -H 'Accept: application/json' "$base/api/v1/ping" 2>&1)"
@@ -83,7 +84,7 @@ esac
 
 # 9. No errors in logs
 errors="$(docker logs "$name" 2>&1 | grep -E 'ERROR|CRITICAL|Traceback' | head -n 3)"
-[ -z "$errors" ] && pass "no errors in logs" || fail "no errors in logs" "$errors"
+if [ -z "$errors" ]; then pass "no errors in logs"; else fail "no errors in logs" "$errors"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
