@@ -5,14 +5,17 @@ with the session, remove it all at the end, and sweep what killed sessions left.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
@@ -102,6 +105,21 @@ class HealthWatch:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def start_lock(timed: bool) -> Iterator[None]:
+    """Timed start-ups of parallel sessions on one host take turns (a file lock)."""
+    if not timed:
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / "ai-video-conformance-start.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -116,21 +134,17 @@ def sweep_stale(client: docker.DockerClient) -> list[str]:
     """Remove containers of sessions on this host whose pytest process is gone."""
     removed = []
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": LABEL_SESSION}):
-        labels = container.labels
+    # The low-level list: no per-container inspect that a parallel session's removal could fail.
+    for info in client.api.containers(all=True, filters={"label": LABEL_SESSION}):
+        labels = info.get("Labels") or {}
         if labels.get(LABEL_HOST) != host:
             continue
-        try:
-            pid = int(labels.get(LABEL_PID, "0"))
-        except ValueError:
-            pid = 0
-        if pid and _pid_alive(pid):
+        pid = labels.get(LABEL_PID, "0")
+        if pid.isdigit() and int(pid) and _pid_alive(int(pid)):
             continue
-        try:
-            container.remove(force=True)
-            removed.append(container.name)
-        except docker.errors.APIError:
-            pass
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.remove_container(info["Id"], force=True)
+            removed.append(info["Id"][:12])
     return removed
 
 
@@ -209,6 +223,10 @@ class Lab:
         kwargs: dict[str, Any] = dict(spec.kwargs)
         if spec.publish:
             kwargs["ports"] = {f"{self.port}/tcp": ("127.0.0.1", None)}
+        with start_lock(timed=spec.name == "app"):
+            return self._start_and_wait(spec, kwargs)
+
+    def _start_and_wait(self, spec: RunSpec, kwargs: dict[str, Any]) -> Started:
         started_at = time.monotonic()
         container = self.client.containers.run(
             self.image,
@@ -315,11 +333,11 @@ class Lab:
         if self.keep:
             return
         try:
-            leftovers = self.client.containers.list(
+            leftovers = self.client.api.containers(
                 all=True, filters={"label": f"{LABEL_SESSION}={self.session_id}"}
             )
         except docker.errors.DockerException:
             return
-        for container in leftovers:
+        for info in leftovers:
             with contextlib.suppress(docker.errors.APIError):
-                container.remove(force=True)
+                self.client.api.remove_container(info["Id"], force=True)

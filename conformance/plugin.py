@@ -126,7 +126,7 @@ def pytest_collection_modifyitems(
     if not checks:
         return
     if state.resolved is None or not state.resolved.image:
-        raise pytest.UsageError(_NO_IMAGE)
+        return  # pytest_collection_finish reports it (a usage error raised here is not clean)
     resolved = state.resolved
     excluded = set(resolved.exclude)
     keep, dropped = [], []
@@ -156,7 +156,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     state = session.config.stash[STATE]
     checks = [item for item in session.items if _is_check(item)]
-    if not checks or session.config.option.collectonly:
+    if not checks:
+        return
+    if state.resolved is None or not state.resolved.image:
+        raise pytest.UsageError(_NO_IMAGE)
+    if session.config.option.collectonly:
         return
     start_suite(session.config, state, checks)
 

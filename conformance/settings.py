@@ -40,7 +40,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("image", "--image", "str", "image to check, e.g. ai-video-backend:latest"),
     Setting("json_report", "--conformance-json", "str", "write the JSON report to this path"),
     Setting(
-        "markdown_report", "--conformance-md", "str", "write the Markdown summary to this path"
+        "markdown_report",
+        "--conformance-markdown",
+        "str",
+        "write the Markdown summary to this path",
     ),
     Setting("exclude", "--conformance-exclude", "list", "comma-separated check IDs not to run"),
     Setting(

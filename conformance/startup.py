@@ -24,7 +24,8 @@ def _connect() -> docker.DockerClient:
         client = docker.from_env(timeout=120)
         client.ping()
     except Exception as exc:  # docker raises several unrelated types here
-        reason = " ".join(str(exc).split())[:160]
+        reason = " ".join(str(exc).split())
+        reason = reason if len(reason) <= 100 else reason[:99] + "…"
         raise pytest.UsageError(
             f"cannot reach the Docker daemon ({reason}): start it or point DOCKER_HOST at it"
         ) from None

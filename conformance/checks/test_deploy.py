@@ -53,8 +53,8 @@ def test_ecs_task_definition(
         )
     problems = []
     ports = [m.get("containerPort") for m in container.get("portMappings") or []]
-    if port not in ports or f"{port}/tcp" not in (image_config.get("ExposedPorts") or {}):
-        problems.append(f"containerPort {ports} vs image port {port}")
+    if port not in ports:
+        problems.append(f"containerPort {ports} vs the service port {port}")
     cpu = int(str(container.get("cpu") or task.get("cpu") or 0))
     memory = int(str(container.get("memory") or task.get("memory") or 0))
     if cpu < dep.min_cpu_units or memory < contract.runtime.min_memory_mb:
@@ -62,13 +62,12 @@ def test_ecs_task_definition(
             f"cpu {cpu} / memory {memory} below {dep.min_cpu_units} / "
             f"{contract.runtime.min_memory_mb}"
         )
+    # The task's user must be the image's app user (it owns the data directories).
     ecs_user = str(container.get("user") or "")
     image_user = str(image_config.get("User") or "")
-    if ecs_user and _uid(ecs_user, image_passwd) != _uid(image_user or "0", image_passwd):
-        problems.append(
-            f"user {ecs_user} vs image USER {image_user} (UID "
-            f"{_uid(image_user or '0', image_passwd)})"
-        )
+    app_uid = _uid(contract.image.user, image_passwd)
+    if ecs_user and _uid(ecs_user, image_passwd) != app_uid:
+        problems.append(f"user {ecs_user} vs the image's {contract.image.user} (UID {app_uid})")
     command = (container.get("healthCheck") or {}).get("command") or []
     if command:
         rc, output = lab.exec(app.container, _health_argv(command), user=ecs_user or image_user)

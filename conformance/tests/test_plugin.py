@@ -1,0 +1,193 @@
+"""The plugin's own behaviour, without Docker: options, precedence, profile errors,
+bad input, and how results become reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import CHECKS
+from conformance.plugin import CHECKS_DIR
+from conformance.report import ResultBook, build_report, markdown
+from conformance.sealing import verify
+
+
+def _one_line_error(result: pytest.RunResult, *needles: str) -> None:
+    """A usage error: exit 4, no traceback, one ERROR line naming what is wrong."""
+    text = result.stdout.str() + "\n" + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text
+    assert "Traceback" not in text, text
+    errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, text
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for name in list(__import__("os").environ):
+        if name.startswith("CONFORMANCE_"):
+            monkeypatch.delenv(name)
+
+    def go(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+    return go
+
+
+def test_checks_without_an_image_name_the_option(run) -> None:  # type: ignore[no-untyped-def]
+    _one_line_error(run(str(CHECKS_DIR)), "--image", "CONFORMANCE_IMAGE")
+
+
+def test_a_profile_without_an_image_names_the_option(run, pytester: pytest.Pytester) -> None:  # type: ignore[no-untyped-def]
+    pytester.makefile(".toml", fork="[image]\nport = 9000\n")
+    _one_line_error(run("--conformance-profile=fork.toml"), "--image")
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        (None, ["fork.toml", "file not found"]),
+        ("[image\nport = 1", ["fork.toml", "not valid TOML"]),
+        ("[image]\ncolour = 'red'\n", ["fork.toml", "image.colour", "unknown key"]),
+        ("[imagery]\nport = 1\n", ["fork.toml", "[imagery]", "unknown section"]),
+        ("[image]\nport = '8000'\n", ["fork.toml", "image.port", "integer"]),
+        ("[fs]\nwritable_dirs = '/app/temp'\n", ["fork.toml", "fs.writable_dirs", "list"]),
+        ("[waivers]\nIMG-LABELS = ''\n", ["fork.toml", "waivers.IMG-LABELS", "reason"]),
+        ("[waivers]\nIMG-COLOUR = 'x'\n", ["fork.toml", "waivers.IMG-COLOUR", "unknown check"]),
+    ],
+)
+def test_bad_profiles_are_one_line_errors(
+    run, pytester: pytest.Pytester, content: str | None, needles: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    if content is not None:
+        (pytester.path / "fork.toml").write_text(content)
+    _one_line_error(run("--image=any:tag", "--conformance-profile=fork.toml"), *needles)
+
+
+def test_unknown_check_id_in_exclude(run) -> None:  # type: ignore[no-untyped-def]
+    _one_line_error(run("--image=any:tag", "--conformance-exclude=IMG-NOPE"), "IMG-NOPE")
+
+
+def test_unreachable_docker_daemon(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+    _one_line_error(run("--image=any:tag"), "cannot reach the Docker daemon", "DOCKER_HOST")
+
+
+def test_precedence_option_env_ini_profile_default(
+    run, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    pytester.makeini(
+        "[pytest]\nconformance_json_report = from-ini.json\nconformance_markdown_report = md-ini.md\n"
+    )
+    pytester.makefile(
+        ".toml",
+        fork=(
+            "[suite]\nready_timeout_s = 12.5\njson_report = 'p.json'\nmarkdown_report = 'p.md'\n"
+            "[image]\nport = 9000\n"
+        ),
+    )
+    monkeypatch.setenv("CONFORMANCE_JSON_REPORT", "from-env.json")
+    monkeypatch.setenv("CONFORMANCE_IMAGE", "from-env:tag")
+    result = run("--collect-only", "--image=from-option:tag", "--conformance-profile=fork.toml")
+    out = result.stdout.str()
+    assert "suite.image = 'from-option:tag' [option]" in out
+    assert "suite.json_report = 'from-env.json' [env]" in out
+    assert "suite.markdown_report = 'md-ini.md' [ini]" in out
+    assert "suite.ready_timeout_s = 12.5 [profile]" in out
+    assert "suite.keep_containers = False [default]" in out
+    assert "suite.profile = " in out and "fork.toml" in out
+    assert "port=9000 [profile]" in out
+    assert "user='appuser'," in out  # a default, unmarked
+
+
+def test_bare_image_option_collects_the_packaged_checks(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("--collect-only", "-q", "--image=any:tag")
+    out = result.stdout.str()
+    assert "test_image.py::test_user_is_not_root" in out
+    assert "test_runtime.py::test_graceful_stop" in out
+
+
+def test_plain_pytest_ignores_the_checks(run, pytester: pytest.Pytester) -> None:  # type: ignore[no-untyped-def]
+    pytester.makepyfile(test_mine="def test_ok():\n    assert True\n")
+    result = run()
+    result.assert_outcomes(passed=1)
+
+
+def _report(check_id: str, when: str, outcome: str, longrepr: object = None) -> pytest.TestReport:
+    return pytest.TestReport(
+        nodeid=f"checks/test_x.py::test_{check_id}",
+        location=("checks/test_x.py", 1, "test"),
+        keywords={},
+        outcome=outcome,  # type: ignore[arg-type]
+        longrepr=longrepr,  # type: ignore[arg-type]
+        when=when,  # type: ignore[arg-type]
+        user_properties=[("check_id", check_id), ("measured", "412 MB"), ("threshold", "≤ 500 MB")],
+        duration=0.5,
+    )
+
+
+def test_results_become_a_sealed_report_with_waivers() -> None:
+    book = ResultBook()
+    for check_id in ("IMG-SIZE", "IMG-LABELS", "IMG-PORT", "IMG-USER"):
+        book.expect(check_id, f"checks/test_x.py::test_{check_id}")
+    book.add("IMG-SIZE", _report("IMG-SIZE", "setup", "passed"))
+    book.add("IMG-SIZE", _report("IMG-SIZE", "call", "passed"))
+    book.add(
+        "IMG-LABELS", _report("IMG-LABELS", "setup", "skipped", ("f", 1, "Skipped: WAIVED: no CI"))
+    )
+    book.add("IMG-PORT", _report("IMG-PORT", "setup", "passed"))
+    book.add("IMG-PORT", _report("IMG-PORT", "call", "failed", "IMG-PORT: measured x; expected y"))
+    book.not_selected("IMG-LAYERS", "excluded by suite.exclude [option]")
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    report = build_report(
+        book.finish(), {"ref": "r:1", "id": "sha256:0", "repo_digests": []}, {}, now, now, 1.0
+    )
+    verify(report)
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["IMG-SIZE"]["status"] == "passed"
+    assert (
+        by_id["IMG-SIZE"]["measured"] == "412 MB" and by_id["IMG-SIZE"]["threshold"] == "≤ 500 MB"
+    )
+    assert by_id["IMG-LABELS"]["status"] == "waived"
+    assert by_id["IMG-LABELS"]["message"] == "WAIVED: no CI"
+    assert by_id["IMG-PORT"]["status"] == "failed"
+    assert by_id["IMG-USER"]["status"] == "error"  # selected, never reported: the run ended early
+    assert by_id["IMG-LAYERS"]["status"] == "skipped"
+    assert report["summary"] == {
+        "total": 5,
+        "passed": 1,
+        "failed": 1,
+        "waived": 1,
+        "skipped": 1,
+        "error": 1,
+    }
+    assert report["green"] is False
+    assert set(report["checks"][0]) == {
+        "id",
+        "title",
+        "status",
+        "measured",
+        "threshold",
+        "message",
+        "duration_s",
+    }
+    assert report["checks"][0]["title"] == CHECKS[report["checks"][0]["id"]]
+    summary = markdown(report)
+    assert "NOT green" in summary and "`IMG-PORT`" in summary and len(summary) < 65536
+    json.dumps(report)
+
+
+def test_every_check_id_has_a_check() -> None:
+    found = set()
+    for module in Path(CHECKS_DIR).glob("test_*.py"):
+        found |= {
+            line.split('"')[1]
+            for line in module.read_text().splitlines()
+            if line.strip().startswith("@pytest.mark.check(")
+        }
+    assert set(CHECKS) - found <= {"SPA-BROWSER"} or set(CHECKS) == found
