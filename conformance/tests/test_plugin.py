@@ -4,6 +4,8 @@ bad input, and how results become reports."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from conformance.catalogue import CHECKS
 from conformance.plugin import CHECKS_DIR
 from conformance.report import ResultBook, build_report, markdown
 from conformance.sealing import verify
+
+Runner = Callable[..., pytest.RunResult]
 
 
 def _one_line_error(result: pytest.RunResult, *needles: str) -> None:
@@ -26,8 +30,8 @@ def _one_line_error(result: pytest.RunResult, *needles: str) -> None:
 
 
 @pytest.fixture
-def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for name in list(__import__("os").environ):
+def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    for name in list(os.environ):
         if name.startswith("CONFORMANCE_"):
             monkeypatch.delenv(name)
 
@@ -37,11 +41,13 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ig
     return go
 
 
-def test_checks_without_an_image_name_the_option(run) -> None:  # type: ignore[no-untyped-def]
+def test_checks_without_an_image_name_the_option(run: Runner) -> None:
     _one_line_error(run(str(CHECKS_DIR)), "--image", "CONFORMANCE_IMAGE")
 
 
-def test_a_profile_without_an_image_names_the_option(run, pytester: pytest.Pytester) -> None:  # type: ignore[no-untyped-def]
+def test_a_profile_without_an_image_names_the_option(
+    run: Runner, pytester: pytest.Pytester
+) -> None:
     pytester.makefile(".toml", fork="[image]\nport = 9000\n")
     _one_line_error(run("--conformance-profile=fork.toml"), "--image")
 
@@ -60,27 +66,28 @@ def test_a_profile_without_an_image_names_the_option(run, pytester: pytest.Pytes
     ],
 )
 def test_bad_profiles_are_one_line_errors(
-    run, pytester: pytest.Pytester, content: str | None, needles: list[str]
-) -> None:  # type: ignore[no-untyped-def]
+    run: Runner, pytester: pytest.Pytester, content: str | None, needles: list[str]
+) -> None:
     if content is not None:
         (pytester.path / "fork.toml").write_text(content)
     _one_line_error(run("--image=any:tag", "--conformance-profile=fork.toml"), *needles)
 
 
-def test_unknown_check_id_in_exclude(run) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_check_id_in_exclude(run: Runner) -> None:
     _one_line_error(run("--image=any:tag", "--conformance-exclude=IMG-NOPE"), "IMG-NOPE")
 
 
-def test_unreachable_docker_daemon(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_docker_daemon(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
     _one_line_error(run("--image=any:tag"), "cannot reach the Docker daemon", "DOCKER_HOST")
 
 
 def test_precedence_option_env_ini_profile_default(
-    run, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    run: Runner, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeini(
-        "[pytest]\nconformance_json_report = from-ini.json\nconformance_markdown_report = md-ini.md\n"
+        "[pytest]\nconformance_json_report = from-ini.json\n"
+        "conformance_markdown_report = md-ini.md\n"
     )
     pytester.makefile(
         ".toml",
@@ -103,14 +110,14 @@ def test_precedence_option_env_ini_profile_default(
     assert "user='appuser'," in out  # a default, unmarked
 
 
-def test_bare_image_option_collects_the_packaged_checks(run) -> None:  # type: ignore[no-untyped-def]
+def test_bare_image_option_collects_the_packaged_checks(run: Runner) -> None:
     result = run("--collect-only", "-q", "--image=any:tag")
     out = result.stdout.str()
     assert "test_image.py::test_user_is_not_root" in out
     assert "test_runtime.py::test_graceful_stop" in out
 
 
-def test_plain_pytest_ignores_the_checks(run, pytester: pytest.Pytester) -> None:  # type: ignore[no-untyped-def]
+def test_plain_pytest_ignores_the_checks(run: Runner, pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mine="def test_ok():\n    assert True\n")
     result = run()
     result.assert_outcomes(passed=1)
