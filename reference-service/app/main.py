@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health, ping
+from app.api import health, jobs_api, ping
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
+from app.jobs.files import JobFiles
+from app.jobs.handlers import JobHandlers
+from app.jobs.job_queue import InProcessQueue
+from app.jobs.store import SqliteJobStore
+from app.jobs.worker import Worker
+from app.services.generation import ReplicateGenerator
 from app.web.spa import mount_spa
 
 logger = logging.getLogger(__name__)
@@ -32,10 +39,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_directories(settings)
-        yield
+        files = JobFiles(settings.temp_dir, settings.upload_dir)
+        generator = ReplicateGenerator(settings) if settings.replicate_configured else None
+        handlers = JobHandlers(settings, files, generator)
+        app.state.files = files
+        try:
+            store = SqliteJobStore(settings.jobs_db_path)
+        except (OSError, sqlite3.Error) as exc:
+            # Serve health and the SPA anyway; job routes answer 503 and
+            # /health/detailed shows the upload dir as not writable.
+            logger.warning("job store unavailable at %s: %s", settings.jobs_db_path, exc)
+            yield
+            return
+        worker = Worker(
+            store, InProcessQueue(), files, handlers.table(), settings.worker_concurrency
+        )
+        app.state.worker = worker
+        await worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            await store.close()
 
     app = FastAPI(title=settings.api_title, version=settings.api_version, lifespan=lifespan)
     app.state.settings = settings
+    app.state.worker = None
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -47,5 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(health.router)
     app.include_router(ping.router, prefix="/api/v1")
+    app.include_router(jobs_api.router, prefix="/api/v1")
     mount_spa(app, settings.static_dir, settings.enable_static_files)
     return app

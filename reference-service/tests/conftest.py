@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,71 @@ def live_service(tmp_path: Path) -> Iterator[Callable[..., LiveService]]:
         if service.process.poll() is None:
             service.process.kill()
             service.process.communicate()
+
+
+# --- the job pipeline -------------------------------------------------------------------
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tests.media import make_clip
+
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "mp4": make_clip(folder / "clip.mp4"),
+        "silent_odd": make_clip(
+            folder / "odd.avi", seconds=1, size="161x121", audio=False, codec="mpeg4"
+        ),
+        "ffv1": make_clip(folder / "lossless.mkv", seconds=1, audio=False, codec="ffv1"),
+        "moov_at_end": make_clip(folder / "late-moov.mp4", faststart=False),
+    }
+
+
+@dataclass
+class Api:
+    client: TestClient
+    settings: Settings
+
+    def upload(self, path: Path, name: str | None = None) -> httpx.Response:
+        with path.open("rb") as handle:
+            return self.client.post(
+                "/api/v1/videos", files={"file": (name or path.name, handle, "video/mp4")}
+            )
+
+    def wait(self, job_id: str, deadline_seconds: float = 120) -> dict[str, Any]:
+        """Poll until the job finishes; the deadline only guards against a hung test."""
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            job: dict[str, Any] = self.client.get(f"/api/v1/videos/{job_id}").json()
+            if job["status"] in FINISHED:
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not finish: {job}")
+
+    def leftovers(self) -> list[str]:
+        """Files in TEMP_DIR: after every job and every rejected upload there must be none."""
+        temp = self.settings.temp_dir
+        return sorted(str(p.relative_to(temp)) for p in temp.rglob("*")) if temp.exists() else []
+
+
+@pytest.fixture
+def make_api(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
+    opened: list[TestClient] = []
+
+    def factory(**overrides: Any) -> Api:
+        settings = make_settings(**{"worker_concurrency": 2, **overrides})
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        opened.append(client)
+        return Api(client, settings)
+
+    yield factory
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api]) -> Api:
+    return make_api()

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     replicate_base_url: str = "https://api.replicate.com"
     replicate_timeout_seconds: float = Field(default=600.0, gt=0)
     replicate_poll_seconds: float = Field(default=2.0, gt=0)
+    replicate_http_timeout_seconds: float = Field(default=30.0, gt=0)
     aws_access_key_id: str | None = None
     aws_secret_access_key: SecretStr | None = None
     aws_region: str | None = None

@@ -1,0 +1,207 @@
+"""/api/v1 job routes: uploads, generations, composition, listing and deletion."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from app.api.schemas import ComposeIn, GenerationIn, JobOut, JobPage, error_responses
+from app.api.upload_stream import FIELD, receive_upload
+from app.core.config import Settings
+from app.core.errors import ApiError
+from app.jobs.files import JOB_ID_RE, JobFiles
+from app.jobs.models import Job, JobKind, JobStatus, new_job_id
+from app.jobs.worker import Worker
+from app.services.probe import MediaRejected, inspect_video
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["jobs"])
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FIELD],
+                    "properties": {FIELD: {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+class Services:
+    def __init__(self, request: Request) -> None:
+        state = request.app.state
+        if state.worker is None:
+            raise ApiError(503, "storage_unavailable", "the job store could not be opened")
+        self.settings: Settings = state.settings
+        self.worker: Worker = state.worker
+        self.files: JobFiles = state.files
+
+
+ServicesDep = Annotated[Services, Depends(Services)]
+
+
+async def _job_or_404(services: Services, job_id: str, kind: JobKind | None = None) -> Job:
+    job = await services.worker.store.get(job_id) if JOB_ID_RE.match(job_id) else None
+    if job is None or (kind is not None and job.kind is not kind):
+        raise ApiError(404, "not_found", f"no such job: {job_id[:64]}")
+    return job
+
+
+async def _finished_file(services: Services, job_id: str) -> Job:
+    job = await _job_or_404(services, job_id)
+    if job.status is not JobStatus.SUCCEEDED:
+        raise ApiError(409, "not_ready", f"job {job_id} is {job.status.value}, not succeeded")
+    return job
+
+
+@router.post(
+    "/videos",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses=error_responses(400, 413, 415, 422),
+)
+async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Upload a clip (multipart field `file`); it is probed now and normalised by a job."""
+    settings = services.settings
+    incoming, filename = await receive_upload(request, settings.temp_dir, settings.max_upload_bytes)
+    try:
+        await inspect_video(incoming)
+    except MediaRejected as exc:
+        incoming.unlink(missing_ok=True)
+        logger.info("upload %r rejected: %s", filename, exc.detail)
+        raise ApiError(exc.status_code, exc.code, exc.detail) from None
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        raise
+    job = Job(id=new_job_id(), kind=JobKind.UPLOAD, input={"filename": filename})
+    services.files.scratch(job.id).mkdir(parents=True)
+    incoming.replace(services.files.source(job.id))
+    await services.worker.submit(job)
+    return job.to_api()
+
+
+@router.get("/videos/{job_id}", response_model=JobOut, responses=error_responses(404))
+async def get_video(job_id: str, services: ServicesDep) -> dict[str, Any]:
+    return (await _job_or_404(services, job_id)).to_api()
+
+
+@router.get(
+    "/videos/{job_id}/file",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/mp4": {}}}, **error_responses(404, 409, 416)},
+)
+async def get_video_file(job_id: str, services: ServicesDep) -> FileResponse:
+    """The normalised MP4; supports `Range` requests (seeking in a player)."""
+    job = await _finished_file(services, job_id)
+    path = services.files.video(job.id)
+    if not path.is_file():
+        raise ApiError(404, "not_found", f"the video of job {job_id} is gone")
+    return FileResponse(
+        path, media_type="video/mp4", filename=f"{job.id}.mp4", content_disposition_type="inline"
+    )
+
+
+@router.get(
+    "/videos/{job_id}/thumbnail",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}, **error_responses(404, 409)},
+)
+async def get_thumbnail(job_id: str, services: ServicesDep) -> FileResponse:
+    job = await _finished_file(services, job_id)
+    path = services.files.thumbnail(job.id)
+    if not path.is_file():
+        raise ApiError(404, "not_found", f"the thumbnail of job {job_id} is gone")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+@router.post(
+    "/videos/compose",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(404, 409, 422),
+)
+async def compose_videos(body: ComposeIn, services: ServicesDep) -> dict[str, Any]:
+    """Concatenate finished videos, in order, into a new one."""
+    limit = services.settings.compose_max_clips
+    if len(body.video_ids) > limit:
+        raise ApiError(422, "invalid_request", f"at most {limit} videos can be composed")
+    for video_id in body.video_ids:
+        await _finished_file(services, video_id)
+    job = Job(kind=JobKind.COMPOSE, input={"video_ids": list(body.video_ids)})
+    await services.worker.submit(job)
+    return job.to_api()
+
+
+@router.post(
+    "/generations",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(422, 503),
+)
+async def create_generation(body: GenerationIn, services: ServicesDep) -> dict[str, Any]:
+    """Generate a clip from a prompt on Replicate; the output is normalised like an upload."""
+    if not services.settings.replicate_configured:
+        raise ApiError(
+            503,
+            "replicate_not_configured",
+            "video generation is not available: REPLICATE_API_TOKEN is not set",
+        )
+    model = body.model or services.settings.replicate_model
+    job = Job(kind=JobKind.GENERATION, input={"prompt": body.prompt, "model": model})
+    await services.worker.submit(job)
+    return job.to_api()
+
+
+@router.get("/generations/{job_id}", response_model=JobOut, responses=error_responses(404))
+async def get_generation(job_id: str, services: ServicesDep) -> dict[str, Any]:
+    return (await _job_or_404(services, job_id, JobKind.GENERATION)).to_api()
+
+
+@router.get("/jobs", response_model=JobPage)
+async def list_jobs(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """All jobs, newest first."""
+    jobs, total = await services.worker.store.page(limit, offset)
+    return {
+        "items": [job.to_api() for job in jobs],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.delete("/jobs/{job_id}", status_code=204, responses=error_responses(404))
+async def delete_job(job_id: str, services: ServicesDep) -> Response:
+    """Cancel a queued or running job (its FFmpeg process is killed) and delete its files.
+
+    A cancelled job stays listed with status `cancelled`; a finished job is removed entirely.
+    """
+    job = await _job_or_404(services, job_id)
+    store = services.worker.store
+    if job.status.finished:
+        services.files.remove_all(job.id)
+        await store.remove(job.id)
+    else:
+        await store.update(job.id, status=JobStatus.CANCELLED, error="cancelled by request")
+        await services.worker.cancel(job.id)
+        # Again: the job may have finished in the instant before it was cancelled.
+        await store.update(
+            job.id, status=JobStatus.CANCELLED, error="cancelled by request", result=None
+        )
+        services.files.remove_all(job.id)
+        logger.info("job %s cancelled by request", job.id)
+    return Response(status_code=204)

@@ -1,0 +1,65 @@
+"""Request and response shapes, so OpenAPI documents exactly what the routes return."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="A human-readable message")
+    code: str = Field(description="A stable machine code, e.g. not_found, payload_too_large")
+
+
+class JobInput(BaseModel):
+    filename: str | None = None
+    prompt: str | None = None
+    model: str | None = None
+    video_ids: list[str] | None = None
+
+
+class JobResult(BaseModel):
+    duration: float
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str | None
+    size_bytes: int
+    file_url: str
+    thumbnail_url: str
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: Literal["upload", "generation", "compose"]
+    status: Literal["queued", "processing", "succeeded", "failed", "cancelled"]
+    created_at: str
+    updated_at: str
+    error: str | None
+    input: JobInput
+    result: JobResult | None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class GenerationIn(BaseModel):
+    prompt: str = Field(min_length=1, max_length=2000)
+    model: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][\w.-]*/[\w.-]+(:[0-9a-f]{16,64})?$",
+        description="owner/name or owner/name:version; the configured default when null",
+    )
+
+
+class ComposeIn(BaseModel):
+    video_ids: list[str] = Field(min_length=2, description="finished videos, in playing order")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    return {code: {"model": ErrorOut} for code in codes}

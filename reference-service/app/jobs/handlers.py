@@ -1,0 +1,90 @@
+"""What each kind of job does: probe, run the pipeline, describe the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.config import Settings
+from app.jobs.files import JobFiles
+from app.jobs.models import Job, JobKind
+from app.jobs.worker import Handler, JobFailed
+from app.services.ffmpeg_runner import MediaToolError
+from app.services.generation import GenerationError, ReplicateGenerator
+from app.services.pipeline import Outputs, compose, normalize
+from app.services.probe import MediaInfo, MediaRejected, inspect_video
+
+
+def describe(info: MediaInfo) -> dict[str, Any]:
+    return {
+        "duration": round(info.duration, 3),
+        "width": info.width,
+        "height": info.height,
+        "video_codec": info.video_codec,
+        "audio_codec": info.audio_codec,
+        "size_bytes": info.size_bytes,
+    }
+
+
+@dataclass
+class JobHandlers:
+    settings: Settings
+    files: JobFiles
+    generator: ReplicateGenerator | None
+
+    def table(self) -> dict[JobKind, Handler]:
+        return {
+            JobKind.UPLOAD: self.upload,
+            JobKind.GENERATION: self.generation,
+            JobKind.COMPOSE: self.compose,
+        }
+
+    async def _inspect(self, path: Any) -> MediaInfo:
+        try:
+            return await inspect_video(path)
+        except MediaRejected as exc:
+            raise JobFailed(exc.detail, client_fault=True) from None
+        except FileNotFoundError:
+            raise JobFailed("input file is gone") from None
+
+    async def _finish(self, job: Job, partial: Outputs) -> dict[str, Any]:
+        self.files.publish(job.id, partial)
+        return describe(await self._inspect(self.files.video(job.id)))
+
+    async def _normalize(self, job: Job, source: Any) -> dict[str, Any]:
+        info = await self._inspect(source)
+        partial = self.files.partial_outputs(job.id)
+        try:
+            await normalize(source, info, partial, self.settings.ffmpeg_timeout_seconds)
+        except MediaToolError as exc:
+            raise JobFailed(f"ffmpeg failed: {exc}") from None
+        return await self._finish(job, partial)
+
+    async def upload(self, job: Job) -> dict[str, Any]:
+        return await self._normalize(job, self.files.source(job.id))
+
+    async def generation(self, job: Job) -> dict[str, Any]:
+        if self.generator is None:
+            raise JobFailed("Replicate is not configured (REPLICATE_API_TOKEN)")
+        scratch = self.files.scratch(job.id)
+        scratch.mkdir(parents=True, exist_ok=True)
+        download = scratch / "download"
+        try:
+            await self.generator.generate(job.input["prompt"], job.input["model"], download)
+        except GenerationError as exc:
+            raise JobFailed(str(exc)) from None
+        return await self._normalize(job, download)
+
+    async def compose(self, job: Job) -> dict[str, Any]:
+        sources = []
+        for video_id in job.input["video_ids"]:
+            path = self.files.video(video_id)
+            if not path.is_file():
+                raise JobFailed(f"video {video_id} is no longer available")
+            sources.append((path, await self._inspect(path)))
+        partial = self.files.partial_outputs(job.id)
+        try:
+            await compose(sources, partial, self.settings.ffmpeg_timeout_seconds)
+        except MediaToolError as exc:
+            raise JobFailed(f"ffmpeg failed: {exc}") from None
+        return await self._finish(job, partial)

@@ -1,0 +1,117 @@
+"""FFmpeg timing out, being killed or cancelled: the job fails or is cancelled, files go away,
+the service stays healthy."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from app.jobs.models import Job, JobKind
+from app.jobs.store import SqliteJobStore
+
+from tests.conftest import Api
+from tests.media import make_clip
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Long enough that normalising it is still running when the test acts on it.
+    folder = tmp_path_factory.mktemp("long")
+    return make_clip(folder / "long.mp4", seconds=120, size="640x360", rate=30)
+
+
+def ffmpeg_children() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and comm == "ffmpeg":
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_for_ffmpeg(api: Api, job_id: str) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = ffmpeg_children()
+        status = api.client.get(f"/api/v1/videos/{job_id}").json()["status"]
+        if children and status == "processing":
+            return children[0]
+        time.sleep(0.05)
+    raise AssertionError("ffmpeg never started")
+
+
+def test_ffmpeg_timeout_fails_the_job(make_api: Callable[..., Api], clips: dict[str, Path]) -> None:
+    api = make_api(ffmpeg_timeout_seconds=0.01)
+    job = api.wait(api.upload(clips["mp4"]).json()["id"])
+    assert job["status"] == "failed"
+    assert "timed out after 0.01 s" in job["error"]
+    assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job["id"]).exists()
+    assert ffmpeg_children() == []
+    assert api.client.get("/health").status_code == 200
+
+
+def test_killed_ffmpeg_fails_the_job(api: Api, long_clip: Path) -> None:
+    job_id = api.upload(long_clip).json()["id"]
+    os.kill(wait_for_ffmpeg(api, job_id), signal.SIGKILL)
+    job = api.wait(job_id)
+    assert job["status"] == "failed"
+    assert "ffmpeg exited with -9" in job["error"]
+    assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job_id).exists()
+
+
+def test_delete_cancels_running_job_and_kills_ffmpeg(api: Api, long_clip: Path) -> None:
+    job_id = api.upload(long_clip).json()["id"]
+    pid = wait_for_ffmpeg(api, job_id)
+    assert api.client.delete(f"/api/v1/jobs/{job_id}").status_code == 204
+    job = api.client.get(f"/api/v1/videos/{job_id}").json()
+    assert job["status"] == "cancelled" and job["result"] is None
+    assert not Path(f"/proc/{pid}").exists() or pid not in ffmpeg_children()
+    assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job_id).exists()
+    assert api.client.get(f"/api/v1/videos/{job_id}/file").status_code == 409
+
+
+def test_delete_queued_job(
+    make_api: Callable[..., Api], long_clip: Path, clips: dict[str, Path]
+) -> None:
+    api = make_api(worker_concurrency=1)
+    running = api.upload(long_clip).json()["id"]
+    queued = api.upload(clips["mp4"]).json()["id"]
+    assert api.client.get(f"/api/v1/videos/{queued}").json()["status"] == "queued"
+    assert api.client.delete(f"/api/v1/jobs/{queued}").status_code == 204
+    assert api.client.delete(f"/api/v1/jobs/{running}").status_code == 204
+    assert api.client.get(f"/api/v1/videos/{queued}").json()["status"] == "cancelled"
+    assert api.leftovers() == []
+
+
+def test_unfinished_jobs_are_failed_after_a_restart(
+    make_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    job = Job(kind=JobKind.UPLOAD, input={"filename": "a.mp4"})
+
+    async def leave_a_queued_job() -> None:
+        store = SqliteJobStore(tmp_path / "uploads" / "jobs.sqlite3")
+        await store.add(job)
+        await store.close()
+
+    asyncio.run(leave_a_queued_job())
+    (tmp_path / "temp" / job.id).mkdir(parents=True)
+    (tmp_path / "temp" / "incoming-x.part").write_bytes(b"half")
+    (tmp_path / "temp" / "someone-elses-file").write_bytes(b"keep")
+
+    api = make_api()
+    restarted = api.client.get(f"/api/v1/videos/{job.id}").json()
+    assert restarted["status"] == "failed"
+    assert "restarted" in restarted["error"]
+    assert api.leftovers() == ["someone-elses-file"]
