@@ -1,0 +1,92 @@
+"""End to end against the built image: a generated 5 s 720p clip goes in through the API, the
+result comes out and verifies with ffprobe."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.container import (
+    IMAGE,
+    RunningService,
+    docker_client,
+    image_present,
+    run_service,
+    wait_job,
+)
+from tests.media import make_clip, probe
+
+pytestmark = pytest.mark.container
+
+
+@pytest.fixture(scope="module")
+def docker() -> Any:
+    client = docker_client()
+    if client is None:
+        pytest.skip("no Docker daemon reachable (docker SDK could not ping it)")
+    if not image_present(client):
+        pytest.skip(f"image {IMAGE} is not built (scripts/build-backend.sh builds it)")
+    return client
+
+
+@pytest.fixture(scope="module")
+def service(docker: Any) -> Iterator[RunningService]:
+    with run_service(docker) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def clip_720p(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(
+        tmp_path_factory.mktemp("it") / "clip720.mp4", seconds=5, size="1280x720", rate=30
+    )
+
+
+def test_upload_poll_download_ffprobe(
+    service: RunningService, clip_720p: Path, tmp_path: Path
+) -> None:
+    with clip_720p.open("rb") as handle:
+        response = httpx.post(
+            f"{service.url}/api/v1/videos",
+            files={"file": ("clip720.mp4", handle, "video/mp4")},
+            timeout=60,
+        )
+    assert response.status_code == 202, response.text
+    job = wait_job(service.url, response.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+
+    result = tmp_path / "result.mp4"
+    result.write_bytes(httpx.get(service.url + job["result"]["file_url"], timeout=60).content)
+    fields = probe(result)
+    assert fields["streams.stream.0.codec_name"] == "h264"
+    assert (fields["streams.stream.0.width"], fields["streams.stream.0.height"]) == (
+        "1280",
+        "720",
+    )
+    assert fields["streams.stream.1.codec_name"] == "aac"
+    assert abs(float(fields["format.duration"]) - 5.0) < 0.2
+    thumbnail = httpx.get(service.url + job["result"]["thumbnail_url"], timeout=30)
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+
+
+def test_bad_upload_is_a_clean_4xx(service: RunningService) -> None:
+    response = httpx.post(
+        f"{service.url}/api/v1/videos",
+        files={"file": ("notes.mp4", b"not a video at all", "video/mp4")},
+        timeout=30,
+    )
+    assert response.status_code in (415, 422)
+    assert response.json()["code"] in ("unsupported_media", "invalid_media")
+
+
+def test_scratch_space_is_empty_and_logs_clean(service: RunningService) -> None:
+    leftovers = service.container.exec_run(["ls", "-A", "/app/temp"]).output.decode().split()
+    assert leftovers == []
+    detailed = httpx.get(f"{service.url}/health/detailed", timeout=30).json()
+    assert detailed["status"] == "healthy", detailed
+    assert not re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", service.logs())
