@@ -1,0 +1,76 @@
+"""Run the whole suite in a child pytest against one image and read its JSON report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+
+REPO = Path(__file__).resolve().parents[2]
+# The image the docker self-tests check (and derive their mutants from).
+BASE_IMAGE = os.environ.get("CONFORMANCE_MUTANT_BASE", "ai-video-backend:latest")
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    returncode: int
+    output: str
+    report: dict[str, Any] | None
+    pid: int
+
+    def failing(self) -> set[str]:
+        checks = (self.report or {}).get("checks", [])
+        return {c["id"] for c in checks if c["status"] in ("failed", "error")}
+
+    def check(self, check_id: str) -> dict[str, Any]:
+        return next(c for c in (self.report or {})["checks"] if c["id"] == check_id)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any CONFORMANCE_* setting of the calling shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
+    env.update(extra)
+    return env
+
+
+def run_suite(image: str, report: Path, *args: str, timeout_s: float = 600) -> SuiteRun:
+    cmd = suite_command(image, report, *args)
+    with subprocess.Popen(
+        cmd, cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as child:
+        output, _ = child.communicate(timeout=timeout_s)
+    data = json.loads(report.read_text()) if report.exists() else None
+    return SuiteRun(child.returncode, output, data, child.pid)
+
+
+def suite_command(image: str, report: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-o",
+        "addopts=",
+        f"--image={image}",
+        f"--conformance-json={report}",
+        *args,
+    ]
+
+
+def leftovers(pid: int) -> list[str]:
+    """Containers a suite run by process ``pid`` left behind."""
+    from conformance.container import LABEL_PID
+
+    client = docker.from_env()
+    return [
+        c["Id"][:12]
+        for c in client.api.containers(all=True, filters={"label": f"{LABEL_PID}={pid}"})
+    ]

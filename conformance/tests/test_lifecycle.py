@@ -1,0 +1,133 @@
+"""The plugin against a real image and daemon: reports, bad input, and that no
+container outlives a session, however it ends."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import docker
+import pytest
+
+from conformance.catalogue import CHECKS
+from conformance.container import LABEL_HOST, LABEL_PID, LABEL_SESSION
+from conformance.sealing import verify
+from conformance.tests.suite_run import (
+    BASE_IMAGE,
+    REPO,
+    clean_env,
+    leftovers,
+    run_suite,
+    suite_command,
+)
+
+pytestmark = pytest.mark.docker
+
+NOT_IMAGE = ",".join(sorted(i for i in CHECKS if not i.startswith("IMG-")))
+
+
+def test_missing_image_is_one_line(tmp_path: Path) -> None:
+    run = run_suite("ai-video-conformance-absent:nope", tmp_path / "r.json")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in run.output
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert errors == [
+        "ERROR: image ai-video-conformance-absent:nope not found locally: build it "
+        "(scripts/build-backend.sh nope) or pull it (docker pull ai-video-conformance-absent:nope)"
+    ]
+    assert leftovers(run.pid) == []
+
+
+def test_reports_carry_ids_waivers_and_sources(tmp_path: Path) -> None:
+    profile = tmp_path / "fork.toml"
+    profile.write_text('[waivers]\n"IMG-LABELS" = "labels are added by the release pipeline"\n')
+    junit = tmp_path / "junit.xml"
+    summary = tmp_path / "summary.md"
+    run = run_suite(
+        BASE_IMAGE,
+        tmp_path / "report.json",
+        f"--conformance-profile={profile}",
+        f"--conformance-exclude={NOT_IMAGE}",
+        f"--junitxml={junit}",
+        f"--conformance-markdown={summary}",
+        "-rs",
+    )
+    report = run.report
+    assert report is not None, run.output
+    verify(report)
+    assert report["schema_version"] == 1
+    assert report["tool"]["name"] == "ai-video-conformance"
+    assert report["image"]["ref"] == BASE_IMAGE
+    assert report["image"]["id"].startswith("sha256:")
+    assert report["profile"]["path"] == str(profile)
+    assert report["profile"]["waivers"] == {
+        "IMG-LABELS": "labels are added by the release pipeline"
+    }
+    values = report["profile"]["values"]
+    assert values["suite.image"] == {"value": BASE_IMAGE, "source": "option"}
+    assert values["image.max_size_mb"] == {"value": 500.0, "source": "default"}
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert set(by_id) == set(CHECKS)
+    assert by_id["IMG-LABELS"]["status"] == "waived"
+    assert "WAIVED" in run.output  # pytest's own output shows it as waived, not passed
+    assert by_id["IMG-SIZE"]["measured"].endswith("MB")
+    assert by_id["IMG-SIZE"]["threshold"] == "≤ 500 MB"
+    assert by_id["RUN-READY"]["status"] == "skipped"
+    assert "excluded" in by_id["RUN-READY"]["message"]
+    assert report["duration_s"] > 0
+    cases = ET.parse(junit).getroot().iter("testcase")
+    ids = {
+        p.get("value")
+        for case in cases
+        for p in case.iter("property")
+        if p.get("name") == "check_id"
+    }
+    assert {i for i in CHECKS if i.startswith("IMG-")} <= ids
+    assert "IMG-LABELS" in summary.read_text()
+    json.dumps(report)
+
+
+def _wait_for_containers(pid: int, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not leftovers(pid):
+        time.sleep(0.2)
+    assert leftovers(pid), "the suite never started a container"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_session_leaves_no_container(tmp_path: Path, sig: signal.Signals) -> None:
+    cmd = suite_command(BASE_IMAGE, tmp_path / "report.json", "--conformance-exclude=SPA-BROWSER")
+    with subprocess.Popen(
+        cmd, cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as child:
+        _wait_for_containers(child.pid)
+        time.sleep(2)  # mid-session: containers starting and checks running
+        child.send_signal(sig)
+        child.communicate(timeout=120)
+    assert leftovers(child.pid) == []
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["green"] is False  # an interrupted run never counts as a pass
+
+
+def test_stale_containers_of_dead_sessions_are_swept(tmp_path: Path) -> None:
+    client = docker.from_env()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = client.containers.create(
+        BASE_IMAGE,
+        command=["true"],
+        labels={LABEL_SESSION: "stale", LABEL_HOST: socket.gethostname(), LABEL_PID: str(dead.pid)},
+    )
+    try:
+        run_suite(BASE_IMAGE, tmp_path / "r.json", f"--conformance-exclude={NOT_IMAGE}")
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(stale.id)
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            stale.remove(force=True)
