@@ -10,6 +10,8 @@ export function errorMessage(error: unknown): string {
       return `The file is too large for this server. ${error.detail}`;
     case "unsupported_media":
       return `The server cannot process this file. ${error.detail}`;
+    case "invalid_media":
+      return "The server could not read this file as a video. Is it complete and not corrupt?";
     case NETWORK_ERROR:
       return "Could not reach the server. Check your connection and try again.";
     default:

@@ -78,6 +78,9 @@ describe("errorMessage", () => {
       "The file is too large for this server. Limit is 100 MB.",
     );
     expect(errorMessage(new ApiError(415, "unsupported_media", "Not a video."))).toMatch(/cannot process this file/);
+    expect(errorMessage(new ApiError(422, "invalid_media", "probe failed: /tmp/x.part"))).toBe(
+      "The server could not read this file as a video. Is it complete and not corrupt?",
+    );
     expect(errorMessage(new ApiError(404, "not_found", "No such route."))).toBe("Not found (HTTP 404): No such route.");
     expect(errorMessage(new ApiError(500, "internal", "Boom happened."))).toBe("Boom happened.");
     expect(errorMessage(new Error("x"))).toMatch(/Something went wrong/);
