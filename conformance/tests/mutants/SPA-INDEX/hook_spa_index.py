@@ -1,0 +1,17 @@
+"""Mutant SPA-INDEX: / answers a placeholder page instead of the bundle."""
+
+import mutantlib
+
+
+async def handler(scope, send, call_next):
+    if scope["path"] == "/":
+        body = b"<!doctype html><html><body>Welcome</body></html>"
+        await mutantlib.respond(
+            send, 200, body, "text/html; charset=utf-8", {"cache-control": "no-cache"}
+        )
+        return
+    await call_next(send)
+
+
+if mutantlib.is_server():
+    mutantlib.patch_http(handler)

@@ -1,0 +1,85 @@
+"""Every check is proven by an image that violates exactly its rule: the suite,
+run against that mutant image, must fail that check ID and no other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from conformance.catalogue import CHECKS
+from conformance.tests.suite_run import BASE_IMAGE, leftovers, run_suite
+
+pytestmark = pytest.mark.docker
+
+MUTANTS = Path(__file__).parent / "mutants"
+# Run only against their own mutant: RUN-DOCKER-HEALTHY waits out a real health
+# interval; RUN-READY and RUN-LATENCY measure time, which parallel builds and runs
+# on a small CI machine distort (the suite's own run of them is not parallel).
+SLOW = {"RUN-DOCKER-HEALTHY", "RUN-READY", "RUN-LATENCY"}
+# Proven elsewhere: SPA-BROWSER by the browser tests (with their own mutants).
+ELSEWHERE = {"SPA-BROWSER"}
+# No mutant possible offline: only one CPython (3.13) can be installed here, and an
+# interpreter of another version cannot run the image's venv (see docs/checks.md).
+NO_MUTANT = {"FS-PYTHON"}
+# Checks a mutant cannot help failing besides its own, and why.
+CONSEQUENCES = {
+    # Without USER the image starts as root and must drop privileges itself, which
+    # needs CAP_SETUID: the hardened run (--cap-drop ALL) and the compose service
+    # (cap_drop: ALL) cannot start it. That is the point of declaring USER.
+    "IMG-USER": {"RUN-HARDENED", "DEP-COMPOSE"},
+}
+
+
+def mutant_ids() -> list[str]:
+    return sorted(
+        d.name for d in MUTANTS.iterdir() if d.name in CHECKS and (d / "Dockerfile").is_file()
+    )
+
+
+def build(check_id: str) -> str:
+    tag = f"ai-video-mutant:{check_id.lower()}"
+    client = docker.from_env(timeout=600)
+    client.images.build(
+        path=str(MUTANTS),
+        dockerfile=f"{check_id}/Dockerfile",
+        tag=tag,
+        buildargs={"BASE_IMAGE": BASE_IMAGE},
+        rm=True,
+        forcerm=True,
+    )
+    return tag
+
+
+def _excluded(target: str | None) -> str:
+    return ",".join(sorted((SLOW | ELSEWHERE) - {target} if target else SLOW | ELSEWHERE))
+
+
+def test_every_check_has_a_mutant() -> None:
+    missing = set(CHECKS) - set(mutant_ids()) - ELSEWHERE - NO_MUTANT
+    assert not missing, f"checks without a mutant image: {sorted(missing)}"
+
+
+def test_base_image_passes(tmp_path: Path) -> None:
+    """The mutants' base must pass, or a mutant's failure proves nothing."""
+    run = run_suite(
+        BASE_IMAGE, tmp_path / "report.json", f"--conformance-exclude={_excluded(None)}"
+    )
+    assert run.report is not None, run.output[-3000:]
+    assert run.failing() == set(), run.output[-3000:]
+
+
+@pytest.mark.parametrize("check_id", mutant_ids())
+def test_mutant_fails_exactly_its_check(check_id: str, tmp_path: Path) -> None:
+    tag = build(check_id)
+    run = run_suite(tag, tmp_path / "report.json", f"--conformance-exclude={_excluded(check_id)}")
+    assert run.report is not None, run.output[-3000:]
+    assert run.failing() == {check_id} | CONSEQUENCES.get(check_id, set()), (
+        f"mutant {check_id}: failing {sorted(run.failing())}\n{run.output[-3000:]}"
+    )
+    failed = run.check(check_id)
+    assert failed["status"] == "failed"
+    assert "fix:" in (failed["message"] or ""), failed
+    assert run.returncode == 1
+    assert leftovers(run.pid) == [], "the suite left containers behind"
