@@ -225,15 +225,21 @@ def spa_browser(contract: Profile) -> BrowserSettings:
     return settings_from(contract)
 
 
-@pytest.fixture(scope="module")
-def chromium(spa_browser: BrowserSettings) -> Iterator[Any]:
-    """A headless Chromium, or a skip that says what is missing (the host's fault)."""
-    executable = shutil.which(spa_browser.executable)
+def chromium_path(configured: str) -> str:
+    """The Chromium to drive, or a skip naming what to install (the host's fault)."""
+    executable = shutil.which(configured)
     if executable is None:
         pytest.skip(
-            f"SPA-BROWSER needs Chromium: {spa_browser.executable} not found "
+            f"SPA-BROWSER needs Chromium: {configured} not found "
             "(Debian: apt-get install chromium; or set spa.browser_executable)"
         )
+    return executable
+
+
+@pytest.fixture(scope="module")
+def chromium(spa_browser: BrowserSettings) -> Iterator[Any]:
+    """A headless Chromium, or a skip that says what is missing."""
+    executable = chromium_path(spa_browser.executable)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

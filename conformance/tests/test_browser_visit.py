@@ -16,6 +16,7 @@ from conformance.checks.test_browser import (
     CHROMIUM_ARGS,
     Visit,
     advice,
+    chromium_path,
     is_api_answer,
     screenshot_name,
     visit,
@@ -144,3 +145,8 @@ def test_advice_names_the_most_basic_cause() -> None:
     assert "ship every file" in advice([asset_404, api_404], BASE, "/api/")
     assert "API routes" in advice([api_404], BASE, "/api/")
     assert "JavaScript errors" in advice([seen("/jobs", [], ["boom"])], BASE, "/api/")
+
+
+def test_no_chromium_is_a_skip_that_says_what_to_install() -> None:
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        chromium_path("/nonexistent/chromium")
