@@ -4,6 +4,7 @@ the service stays healthy."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -52,9 +53,14 @@ def wait_for_ffmpeg(api: Api, job_id: str) -> int:
     raise AssertionError("ffmpeg never started")
 
 
-def test_ffmpeg_timeout_fails_the_job(make_api: Callable[..., Api], clips: dict[str, Path]) -> None:
+def test_ffmpeg_timeout_fails_the_job(
+    make_api: Callable[..., Api], clips: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     api = make_api(ffmpeg_timeout_seconds=0.01)
     job = api.wait(api.upload(clips["mp4"]).json()["id"])
+    faults = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(faults) == 1 and job["id"] in faults[0].getMessage()
     assert job["status"] == "failed"
     assert "timed out after 0.01 s" in job["error"]
     assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job["id"]).exists()

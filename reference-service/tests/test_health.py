@@ -86,7 +86,9 @@ def test_dir_that_cannot_exist_degrades(
     body = response.json()
     assert response.status_code == 200
     assert body["status"] == "degraded"
-    assert "upload_dir" in body["degraded_components"]
+    assert {"upload_dir", "worker"} <= set(body["degraded_components"])
+    jobs = client.get("/api/v1/jobs")
+    assert jobs.status_code == 503 and jobs.json()["code"] == "storage_unavailable"
 
 
 def test_low_disk_threshold_degrades(make_settings: Callable[..., Settings]) -> None:
@@ -94,6 +96,7 @@ def test_low_disk_threshold_degrades(make_settings: Callable[..., Settings]) -> 
         body = client.get("/health/detailed").json()
     assert body["status"] == "degraded"
     assert body["degraded_components"] == ["disk_space"]
+    assert body["components"]["worker"]["ok"] is True
 
 
 def test_missing_ffmpeg_degrades(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,8 +47,9 @@ async def health_detailed(request: Request) -> dict[str, Any]:
         "disk_space": disk_space(settings.temp_dir, settings.disk_free_min_bytes),
     }
     worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        components["worker"] = worker.health()
+    components["worker"] = (
+        worker.health() if worker is not None else {"ok": False, "error": "job store unavailable"}
+    )
     degraded = sorted(name for name, component in components.items() if not component["ok"])
     return {
         "status": "degraded" if degraded else "healthy",
