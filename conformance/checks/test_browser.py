@@ -51,9 +51,9 @@ HEADING_MATCHES = """pattern => {
   const heading = document.querySelector("h1");
   return !!heading && new RegExp(pattern).test(heading.textContent || "");
 }"""
-
-
+# Once the network is quiet the app has its data: the view gets this long to show.
 RENDER_GRACE_MS = 2000
+MAX_LISTED = 10  # problems quoted in the failure message
 
 
 def first_line(error: BaseException) -> str:
@@ -302,9 +302,6 @@ def test_deep_links_render_in_a_browser(
         expected,
         advice(visits, app.base_url, spa_browser.api_prefix),
     )
-
-
-MAX_LISTED = 10
 
 
 def advice(visits: list[Visit], base_url: str, api_prefix: str) -> str:
