@@ -12,7 +12,7 @@ import pytest
 
 from conformance.fixtures import Transcode, probe_command
 from conformance.profile import Profile
-from conformance.verdict import Check
+from conformance.verdict import Check, blocked
 
 
 @pytest.mark.check("FF-PRESENT")
@@ -101,19 +101,26 @@ def test_transcode(transcode_result: Transcode, contract: Profile, check: Check)
 
 @pytest.mark.check("FF-TRANSCODE")
 def test_transcode_through_api(
-    http: httpx.Client, image_host: Any, contract: Profile, check: Check, ffmpeg_ready: None
+    http: httpx.Client,
+    image_host: Any,
+    contract: Profile,
+    check: Check,
+    ffmpeg_ready: None,
+    bindings_result: Any,
 ) -> None:
     """End to end: upload a clip to the video API, wait for the job, probe its output."""
     ff = contract.ffmpeg
     if not ff.video_api:
         pytest.skip("profile ffmpeg.video_api = false: this image has no video pipeline API")
+    if bindings_result.rc != 0:
+        blocked("FF-BINDINGS", "the pipeline drives FFmpeg through ffmpeg-python, which fails")
     clip = f"{ff.temp_dir}/conformance-upload.mp4"
     made = image_host.run(
         "ffmpeg -hide_banner -loglevel error -y -f lavfi -i "
         f"testsrc=duration={ff.clip_s}:size=320x240:rate=25 "
         f"-f lavfi -i sine=duration={ff.clip_s} -c:v libx264 -pix_fmt yuv420p -c:a aac "
         f"-shortest {clip} "
-        f"&& base64 -w0 {clip}; rm -f {clip}"
+        f"&& base64 -w0 {clip}; rc=$?; rm -f {clip}; exit $rc"
     )
     if made.rc != 0:
         check.fail(
@@ -185,11 +192,14 @@ print(sum(1 for line in out.decode().splitlines() if line and not line.startswit
 """
 
 
+@pytest.fixture(scope="session")
+def bindings_result(image_host: Any, contract: Profile, ffmpeg_ready: None) -> Any:
+    return image_host.run(f"{contract.fs.python} -c {shlex.quote(_BINDINGS_SCRIPT)}")
+
+
 @pytest.mark.check("FF-BINDINGS")
-def test_ffmpeg_python_bindings(
-    image_host: Any, contract: Profile, check: Check, ffmpeg_ready: None
-) -> None:
-    result = image_host.run(f"{contract.fs.python} -c {shlex.quote(_BINDINGS_SCRIPT)}")
+def test_ffmpeg_python_bindings(bindings_result: Any, check: Check) -> None:
+    result = bindings_result
     got = result.stdout.strip()
     check.expect(
         result.rc == 0 and got == "10",
