@@ -244,6 +244,17 @@ def stopped_app(app: Started, contract: Profile) -> StopResult:
     return StopResult(duration, int(app.container.attrs["State"]["ExitCode"]), app.logs())
 
 
+@pytest.fixture(scope="session")
+def unwritable_dirs(image_host: Any, contract: Profile) -> list[str]:
+    """The profile's data directories the app user cannot write to."""
+    failing = []
+    for path in contract.fs.writable_dirs:
+        probe = shlex.quote(f"{path}/.conformance-write-probe")
+        if image_host.run(f"touch {probe} && rm -f {probe}").rc != 0:
+            failing.append(path)
+    return failing
+
+
 # -- FFmpeg ----------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def ffmpeg_ready(image_host: Any) -> None:

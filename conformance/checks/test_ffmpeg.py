@@ -107,11 +107,14 @@ def test_transcode_through_api(
     check: Check,
     ffmpeg_ready: None,
     bindings_result: Any,
+    unwritable_dirs: list[str],
 ) -> None:
     """End to end: upload a clip to the video API, wait for the job, probe its output."""
     ff = contract.ffmpeg
     if not ff.video_api:
         pytest.skip("profile ffmpeg.video_api = false: this image has no video pipeline API")
+    if unwritable_dirs:
+        blocked("FS-WRITABLE", f"the pipeline cannot write to {', '.join(unwritable_dirs)}")
     if bindings_result.rc != 0:
         blocked("FF-BINDINGS", "the pipeline drives FFmpeg through ffmpeg-python, which fails")
     clip = f"{ff.temp_dir}/conformance-upload.mp4"

@@ -29,6 +29,9 @@ CONSEQUENCES = {
     # needs CAP_SETUID: the hardened run (--cap-drop ALL) and the compose service
     # (cap_drop: ALL) cannot start it. That is the point of declaring USER.
     "IMG-USER": {"RUN-HARDENED", "DEP-COMPOSE"},
+    # The app keeps its job store in the uploads directory and says at start-up, with a
+    # WARNING, that it cannot open it: the log is right to be unclean.
+    "FS-WRITABLE": {"LOG-CLEAN"},
 }
 
 
