@@ -2,7 +2,9 @@
 
 1. Throughput: a generated 5 s 720p clip through the API (upload -> job succeeded) versus the
    plain `ffmpeg` CLI doing the same H.264/AAC faststart encode in the same container.
-   Figure: CLI time / pipeline time (1.0 = no overhead). Target >= 0.9.
+   Figure: CLI cost / pipeline cost (1.0 = no overhead), target >= 0.9. The cost that decides
+   throughput when the worker is busy is CPU time per clip (the container's cgroup counter);
+   wall-clock time is shown too but swings with whatever else the machine runs.
 2. Load: N uploads sent at once; every one must be accepted and succeed, and the container's
    peak memory must stay under 2 GB.
 
@@ -37,19 +39,24 @@ MAKE_SOURCE = [
     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
     "-c:a", "aac", "-shortest", "-movflags", "+faststart", SOURCE,
 ]  # fmt: skip
-# The same encode the service runs (app/services/pipeline.py).
+# The encode the service runs (app/services/pipeline.py), minus its thumbnail keyframe.
 PLAIN_ENCODE = [
     "ffmpeg", "-v", "error", "-y", "-i", SOURCE,
     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
     "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", CLI_OUTPUT,
 ]  # fmt: skip
-# Timed inside the container so `docker exec` start-up is not counted.
+# Measured inside the container so neither `docker exec` nor this wrapper is counted:
+# prints the wall time and the CPU time of the ffmpeg process alone.
 TIMED = (
-    "import subprocess, sys, time; t = time.perf_counter(); "
-    "subprocess.run(sys.argv[1:], check=True); print(time.perf_counter() - t)"
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "subprocess.run(sys.argv[1:], check=True); wall = time.perf_counter() - t; "
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); print(wall, r.ru_utime + r.ru_stime)"
 )
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 RATIO_TARGET = 0.9
+# How often the benchmark asks for job status: every answer costs the service CPU, which is
+# counted against the pipeline, so poll like a UI would rather than spin.
+POLL_SECONDS = 0.25
 
 
 class BenchError(Exception):
@@ -127,29 +134,50 @@ def process_via_api(client: httpx.Client, url: str, clip: bytes) -> dict[str, An
         job: dict[str, Any] = client.get(f"{url}/api/v1/videos/{job_id}", timeout=30).json()
         if job["status"] in ("succeeded", "failed", "cancelled"):
             return job
-        time.sleep(0.05)
+        time.sleep(POLL_SECONDS)
     return {"status": "timeout", "error": f"job {job_id} did not finish"}
 
 
-def throughput(container: Any, url: str, clip: bytes, runs: int) -> Row:
-    cli_times, api_times = [], []
+def cpu_seconds(container: Any) -> float:
+    """CPU time the container's cgroup has used so far: the app and all its FFmpeg runs, so
+    every bit of overhead (HTTP, probes, thumbnail, status polls) counts against the API."""
+    stats = container.stats(stream=False)
+    return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
+
+
+def throughput(container: Any, url: str, clip: bytes, runs: int) -> list[Row]:
+    cli_wall, api_wall, cli_cpu, api_cpu = [], [], [], []
     with httpx.Client() as client:
         for _ in range(runs):  # interleaved, so background load hits both alike
-            cli_times.append(float(run_in(container, ["python", "-c", TIMED, *PLAIN_ENCODE])))
+            wall, cpu = run_in(container, ["python", "-c", TIMED, *PLAIN_ENCODE]).split()
+            cli_wall.append(float(wall))
+            cli_cpu.append(float(cpu))
+            before = cpu_seconds(container)
             start = time.perf_counter()
             job = process_via_api(client, url, clip)
-            api_times.append(time.perf_counter() - start)
+            api_wall.append(time.perf_counter() - start)
+            api_cpu.append(cpu_seconds(container) - before)
             if job["status"] != "succeeded":
                 raise BenchError(f"pipeline job failed: {job.get('error')}")
             client.delete(f"{url}/api/v1/jobs/{job['id']}")
-    cli, api = statistics.median(cli_times), statistics.median(api_times)
-    ratio = cli / api
-    return Row(
-        "pipeline throughput vs plain ffmpeg (5 s 720p clip)",
-        f">= {RATIO_TARGET}",
-        f"{ratio:.2f} (ffmpeg {cli:.2f} s, API {api:.2f} s, median of {runs})",
-        ratio >= RATIO_TARGET,
-    )
+    median = statistics.median
+    cpu_ratio = median(cli_cpu) / median(api_cpu)
+    wall_ratio = median(cli_wall) / median(api_wall)
+    return [
+        Row(
+            "pipeline throughput vs plain ffmpeg, 5 s 720p clip (CPU time per clip)",
+            f">= {RATIO_TARGET}",
+            f"{cpu_ratio:.2f} (ffmpeg {median(cli_cpu):.2f} s, API {median(api_cpu):.2f} s,"
+            f" median of {runs})",
+            cpu_ratio >= RATIO_TARGET,
+        ),
+        Row(
+            "  same, wall clock (informational: shared machines make it noisy)",
+            "-",
+            f"{wall_ratio:.2f} (ffmpeg {median(cli_wall):.2f} s, API {median(api_wall):.2f} s)",
+            True,
+        ),
+    ]
 
 
 def peak_memory(container: Any, stop: threading.Event, peak: list[int]) -> None:
@@ -209,7 +237,7 @@ def main() -> int:
         with service(args.image) as (container, url):
             run_in(container, MAKE_SOURCE)
             clip = read_file(container, SOURCE)
-            rows = [throughput(container, url, clip, args.runs)]
+            rows = throughput(container, url, clip, args.runs)
             rows += concurrent_uploads(container, url, clip, args.concurrent)
     except BenchError as exc:
         print(f"bench error: {exc}", file=sys.stderr)

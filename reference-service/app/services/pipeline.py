@@ -39,10 +39,14 @@ async def _encode(
 ) -> None:
     streams = [video, audio] if audio is not None else [video]
     options = {**VIDEO_OPTIONS, **(AUDIO_OPTIONS if audio is not None else {})}
-    await run_ffmpeg(ffmpeg.output(*streams, str(outputs.video), f="mp4", **options), timeout)
+    at = f"{thumbnail_time(duration):.3f}"
+    # A keyframe exactly where the thumbnail is taken: the thumbnail run then
+    # decodes one frame instead of everything since the previous keyframe.
+    movie = ffmpeg.output(*streams, str(outputs.video), f="mp4", force_key_frames=at, **options)
+    await run_ffmpeg(movie, timeout)
     # A second short run, seeking in the finished file: measured cheaper than
     # splitting the decoded stream into the encode.
-    still = ffmpeg.input(str(outputs.video), ss=f"{thumbnail_time(duration):.3f}").video.filter(
+    still = ffmpeg.input(str(outputs.video), ss=at).video.filter(
         "scale", f"min({THUMBNAIL_WIDTH},iw)", -2
     )
     picture = ffmpeg.output(still, str(outputs.thumbnail), vframes=1, f="image2", **{"q:v": 3})
