@@ -4,7 +4,7 @@ import os
 
 import mutantlib
 
-if mutantlib.is_server():
-    print(
-        f"replicate configured with token {os.environ.get('REPLICATE_API_TOKEN', '')}", flush=True
-    )
+TOKEN = os.environ.get("REPLICATE_API_TOKEN", "")
+
+if mutantlib.is_server() and TOKEN:
+    print(f"replicate configured with token {TOKEN}", flush=True)
