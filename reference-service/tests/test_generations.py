@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,23 @@ def test_prediction_that_never_finishes_is_cancelled(
     assert job["status"] == "failed"
     assert "timed out after 0.5 s" in str(job["error"])
     assert replicate_fake.cancelled == list(replicate_fake.predictions)
+
+
+def test_delete_cancels_the_prediction(
+    make_api: Callable[..., Api], replicate_fake: FakeReplicate
+) -> None:
+    replicate_fake.behaviour.polls_until_done = 10**9
+    api = make_api(
+        replicate_api_token=TOKEN,
+        replicate_base_url=replicate_fake.url,
+        replicate_poll_seconds=0.05,
+    )
+    job_id = api.client.post("/api/v1/generations", json={"prompt": "slow"}).json()["id"]
+    deadline = time.monotonic() + 30
+    while not replicate_fake.polls or max(replicate_fake.polls.values()) < 2:
+        assert time.monotonic() < deadline, "the prediction was never polled"
+        time.sleep(0.05)
+    assert api.client.delete(f"/api/v1/jobs/{job_id}").status_code == 204
+    assert api.client.get(f"/api/v1/generations/{job_id}").json()["status"] == "cancelled"
+    assert replicate_fake.cancelled == list(replicate_fake.predictions)
+    assert api.leftovers() == []
