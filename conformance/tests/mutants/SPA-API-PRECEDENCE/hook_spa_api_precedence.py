@@ -1,18 +1,24 @@
-"""Mutant SPA-API-PRECEDENCE: unknown /api paths get index.html (a fallback that swallows the
-API).
-"""
+"""Mutant SPA-API-PRECEDENCE: a fallback that answers unknown /api paths with index.html."""
 
 import mutantlib
 
-KNOWN_API = ("/api/v1/ping",)
-
 
 async def handler(scope, send, call_next):
-    path = scope["path"]
-    if path.startswith("/api/") and path not in KNOWN_API:
-        await mutantlib.respond(send, 200, mutantlib.index_html(), "text/html; charset=utf-8")
+    if not scope["path"].startswith("/api/"):
+        await call_next(send)
         return
-    await call_next(send)
+    swallowed = False
+
+    async def fall_back_on_404(message):
+        nonlocal swallowed
+        if message["type"] == "http.response.start" and message["status"] == 404:
+            swallowed = True
+            await mutantlib.respond(send, 200, mutantlib.index_html(), "text/html; charset=utf-8")
+            return
+        if not swallowed:
+            await send(message)
+
+    await call_next(fall_back_on_404)
 
 
 if mutantlib.is_server():
