@@ -16,7 +16,10 @@ from conformance.verdict import Check
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 JSON = {"Accept": "application/json"}
-_REF = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.I)
+# Files the page loads (scripts, stylesheets, icons, images), not the links it shows.
+_REF = re.compile(
+    r"""<(?:script|link|img|source)\b[^>]*?\b(?:src|href)\s*=\s*["']([^"'#?]+)""", re.I
+)
 TRAVERSALS = [
     "/assets/../../../../../../etc/passwd",
     "/assets/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",

@@ -1,10 +1,14 @@
-"""Mutant SPA-INDEX: / answers a placeholder page instead of the bundle."""
+"""Mutant SPA-INDEX: with the SPA on, / answers a placeholder page instead of the bundle."""
+
+import os
 
 import mutantlib
 
+SPA_ON = os.environ.get("ENABLE_STATIC_FILES", "true").lower() != "false"
+
 
 async def handler(scope, send, call_next):
-    if scope["path"] == "/":
+    if scope["path"] == "/" and SPA_ON:
         body = b"<!doctype html><html><body>Welcome</body></html>"
         await mutantlib.respond(
             send, 200, body, "text/html; charset=utf-8", {"cache-control": "no-cache"}
