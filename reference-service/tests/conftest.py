@@ -154,6 +154,15 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Long enough that normalising it is still running when a test acts on it."""
+    from tests.media import make_clip
+
+    folder = tmp_path_factory.mktemp("long")
+    return make_clip(folder / "long.mp4", seconds=120, size="640x360", rate=30)
+
+
 @dataclass
 class Api:
     client: TestClient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,3 +91,35 @@ def test_log_level_is_honoured(live_service: Callable[..., LiveService]) -> None
     code, out, _ = service.stop()
     assert code == 0
     assert out == ""
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_sigterm_during_a_job_stops_cleanly(
+    live_service: Callable[..., LiveService], long_clip: Path, tmp_path: Path
+) -> None:
+    service = live_service()
+    with long_clip.open("rb") as handle:
+        job = httpx.post(
+            f"{service.url}/api/v1/videos", files={"file": ("long.mp4", handle)}, timeout=60
+        ).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{service.url}/api/v1/videos/{job['id']}").json()["status"] == "queued":
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    code, out, err = service.stop()
+    assert code == 0
+    assert not NOISY.search(out + err), out + err
+    assert "Finished server process" in out
+    # The job's FFmpeg process was killed with the service, not orphaned.
+    assert processes_mentioning(str(tmp_path / "temp")) == []

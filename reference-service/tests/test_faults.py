@@ -16,14 +16,6 @@ from app.jobs.models import Job, JobKind
 from app.jobs.store import SqliteJobStore
 
 from tests.conftest import Api
-from tests.media import make_clip
-
-
-@pytest.fixture(scope="module")
-def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Long enough that normalising it is still running when the test acts on it.
-    folder = tmp_path_factory.mktemp("long")
-    return make_clip(folder / "long.mp4", seconds=120, size="640x360", rate=30)
 
 
 def ffmpeg_children() -> list[int]:
