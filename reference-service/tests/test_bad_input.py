@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from app.api.upload_stream import check_filename
 from app.core.errors import ApiError
-
 from tests.conftest import Api
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app.core.config import SERVICE_ROOT, Settings, describe_validation_error
 from pydantic import ValidationError
 
+from app.core.config import SERVICE_ROOT, Settings, describe_validation_error
 from tests.conftest import run_module, service_env
 
 

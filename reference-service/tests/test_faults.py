@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from app.jobs.models import Job, JobKind
 from app.jobs.store import SqliteJobStore
-
 from tests.conftest import Api
 
 

@@ -5,9 +5,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
 from app.core.config import Settings
 from app.main import create_app
-from fastapi.testclient import TestClient
 
 
 def test_health_body_is_exact(client: TestClient) -> None:

@@ -4,9 +4,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
 from app.core.config import Settings
 from app.main import create_app
-from fastapi.testclient import TestClient
 
 INDEX = "<!doctype html><html><body><div id=app></div></body></html>"
 JS_NAME = "index-Bx8e3Kq_.js"
