@@ -54,7 +54,7 @@ def test_ffmpeg_timeout_fails_the_job(
     faults = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(faults) == 1 and job["id"] in faults[0].getMessage()
     assert job["status"] == "failed"
-    assert "timed out after 0.01 s" in job["error"]
+    assert "longer than the 0.01 s limit" in job["error"]
     assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job["id"]).exists()
     assert ffmpeg_children() == []
     assert api.client.get("/health").status_code == 200
@@ -65,7 +65,7 @@ def test_killed_ffmpeg_fails_the_job(api: Api, long_clip: Path) -> None:
     os.kill(wait_for_ffmpeg(api, job_id), signal.SIGKILL)
     job = api.wait(job_id)
     assert job["status"] == "failed"
-    assert "ffmpeg exited with -9" in job["error"]
+    assert "stopped by a signal" in job["error"]
     assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job_id).exists()
 
 

@@ -105,7 +105,7 @@ def _failed_prediction(behaviour: Behaviour) -> None:
         (lambda b: setattr(b, "output_status", 404), "output URL answered HTTP 404"),
         (
             lambda b: setattr(b, "output", f"http://127.0.0.1:{free_port()}/gone.mp4"),
-            "output URL unreachable",
+            "could not be downloaded",
         ),
         (lambda b: setattr(b, "video", Path("/dev/null")), "the uploaded file is empty"),
     ],

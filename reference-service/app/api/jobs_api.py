@@ -69,7 +69,7 @@ async def _finished_file(services: Services, job_id: str) -> Job:
     status_code=202,
     response_model=JobOut,
     openapi_extra=_UPLOAD_BODY,
-    responses=error_responses(400, 413, 415, 422),
+    responses=error_responses(400, 413, 415, 422, 507),
 )
 async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any]:
     """Upload a clip (multipart field `file`); it is probed now and normalised by a job."""
@@ -79,7 +79,7 @@ async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any
         await inspect_video(incoming)
     except MediaRejected as exc:
         incoming.unlink(missing_ok=True)
-        logger.info("upload %r rejected: %s", filename, exc.detail)
+        logger.info("upload %r rejected: %s", filename, exc.diagnostic or exc.detail)
         raise ApiError(exc.status_code, exc.code, exc.detail) from None
     except BaseException:
         incoming.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ arrives: the body is never held in memory (python-multipart's push parser)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,12 @@ FIELD = "file"
 FRAMING_SLACK_BYTES = 64 * 1024
 MAX_FILENAME_CHARS = 255
 
+logger = logging.getLogger(__name__)
+# The parser logs a WARNING for each malformed body before raising; a client's bad
+# body is not a fault of this service, so only our own INFO line reports it.
+_PARSER_LOG = logging.getLogger(f"{__name__}.parser")
+_PARSER_LOG.setLevel(logging.ERROR)
+
 
 def check_filename(name: str) -> str:
     """Reject names that try to be paths; the name is only ever shown back, never used on disk."""
@@ -30,8 +37,12 @@ def check_filename(name: str) -> str:
         or any(ord(char) < 32 for char in name)
         or len(name) > MAX_FILENAME_CHARS
     ):
+        # The name is not echoed: it may itself look like a path on some server.
         raise ApiError(
-            400, "invalid_filename", f"invalid file name {name[:80]!r}: no paths allowed"
+            400,
+            "invalid_filename",
+            "invalid file name: give a plain name (no directories, no control characters, "
+            f"at most {MAX_FILENAME_CHARS} characters)",
         )
     return name
 
@@ -49,6 +60,7 @@ class _State:
     filename: str | None = None
     size: int = 0
     error: ApiError | None = None
+    complete: bool = False
 
     def part_begin(self) -> None:
         self.headers = {}
@@ -98,6 +110,9 @@ class _State:
             self.handle = None
         self.in_file_part = False
 
+    def end(self) -> None:
+        self.complete = True
+
     def discard(self) -> None:
         if self.handle is not None:
             self.handle.close()
@@ -131,8 +146,10 @@ async def receive_upload(request: Request, directory: Path, max_bytes: int) -> t
             "on_headers_finished": state.headers_finished,
             "on_part_data": state.part_data,
             "on_part_end": state.part_end,
+            "on_end": state.end,
         },
     )
+    parser.logger = _PARSER_LOG
     try:
         async for chunk in request.stream():
             parser.write(chunk)
@@ -142,9 +159,26 @@ async def receive_upload(request: Request, directory: Path, max_bytes: int) -> t
     except ApiError:
         state.discard()
         raise
+    except OSError as exc:
+        # Disk full or TEMP_DIR unwritable: the server's problem, and its paths stay here.
+        state.discard()
+        logger.warning("could not store an upload: %s", exc)
+        raise ApiError(
+            507, "insufficient_storage", "the server could not store the upload; try later"
+        ) from None
     except Exception as exc:  # malformed framing or a client that went away mid-upload
         state.discard()
-        raise ApiError(400, "bad_request", f"malformed multipart body: {exc}") from None
+        logger.info("upload rejected, unreadable multipart body: %s", exc)
+        raise ApiError(
+            400, "bad_request", "malformed multipart/form-data body: could not read its parts"
+        ) from None
+    if not state.complete:
+        state.discard()
+        raise ApiError(
+            400,
+            "incomplete_body",
+            "the multipart body ended before its closing boundary: the upload was cut short",
+        )
     if state.path is None or state.filename is None:
         state.discard()
         raise ApiError(422, "invalid_request", f"multipart field '{FIELD}' (a file) is required")

@@ -9,7 +9,7 @@ from app.core.config import Settings
 from app.jobs.files import JobFiles
 from app.jobs.models import Job, JobKind
 from app.jobs.worker import Handler, JobFailed
-from app.services.ffmpeg_runner import MediaToolError
+from app.services.ffmpeg_runner import MediaToolError, MediaToolTimeout
 from app.services.generation import GenerationError, ReplicateGenerator
 from app.services.pipeline import Outputs, compose, normalize
 from app.services.probe import MediaInfo, MediaRejected, inspect_video
@@ -43,7 +43,7 @@ class JobHandlers:
         try:
             return await inspect_video(path)
         except MediaRejected as exc:
-            raise JobFailed(exc.detail, client_fault=True) from None
+            raise JobFailed(exc.detail, client_fault=True, diagnostic=exc.diagnostic) from None
         except FileNotFoundError:
             raise JobFailed("input file is gone") from None
 
@@ -57,8 +57,19 @@ class JobHandlers:
         try:
             await normalize(source, info, partial, self.settings.ffmpeg_timeout_seconds)
         except MediaToolError as exc:
-            raise JobFailed(f"ffmpeg failed: {exc}") from None
+            raise self._ffmpeg_failed(exc) from None
         return await self._finish(job, partial)
+
+    def _ffmpeg_failed(self, exc: MediaToolError) -> JobFailed:
+        # FFmpeg's stderr names files on this server: it goes to the log, not the job.
+        if isinstance(exc, MediaToolTimeout):
+            limit = self.settings.ffmpeg_timeout_seconds
+            reason = f"processing took longer than the {limit:g} s limit"
+        elif exc.returncode is not None and exc.returncode < 0:
+            reason = "FFmpeg was stopped by a signal (out of memory?) before it finished"
+        else:
+            reason = "FFmpeg could not process the video (damaged or unsupported data in it?)"
+        return JobFailed(reason, diagnostic=str(exc))
 
     async def upload(self, job: Job) -> dict[str, Any]:
         return await self._normalize(job, self.files.source(job.id))
@@ -72,7 +83,7 @@ class JobHandlers:
         try:
             await self.generator.generate(job.input["prompt"], job.input["model"], download)
         except GenerationError as exc:
-            raise JobFailed(str(exc)) from None
+            raise JobFailed(str(exc), diagnostic=exc.diagnostic) from None
         return await self._normalize(job, download)
 
     async def compose(self, job: Job) -> dict[str, Any]:
@@ -86,5 +97,5 @@ class JobHandlers:
         try:
             await compose(sources, partial, self.settings.ffmpeg_timeout_seconds)
         except MediaToolError as exc:
-            raise JobFailed(f"ffmpeg failed: {exc}") from None
+            raise self._ffmpeg_failed(exc) from None
         return await self._finish(job, partial)

@@ -15,16 +15,25 @@ from app.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
 
+INTERNAL_ERROR = "internal error while processing the job; the service log has the details"
+
 Handler = Callable[[Job], Awaitable[dict[str, Any]]]
 
 
 class JobFailed(Exception):
-    """A job could not be done; the message (one line) becomes the job's `error`."""
+    """A job could not be done; the message (one line) becomes the job's `error`.
 
-    def __init__(self, reason: str, *, client_fault: bool = False) -> None:
+    The message is shown to clients, so it names no server paths and quotes no tool
+    output; `diagnostic` carries those, for the log only.
+    """
+
+    def __init__(
+        self, reason: str, *, client_fault: bool = False, diagnostic: str | None = None
+    ) -> None:
         super().__init__(reason)
         # Bad input the client sent is routine (INFO); anything else is a fault (WARNING).
         self.client_fault = client_fault
+        self.diagnostic = diagnostic
 
 
 class Worker:
@@ -109,14 +118,18 @@ class Worker:
         except JobFailed as exc:
             self.files.remove_all(job.id)
             level = logging.INFO if exc.client_fault else logging.WARNING
-            logger.log(level, "job %s (%s) failed: %s", job.id, job.kind.value, exc)
+            logger.log(
+                level,
+                "job %s (%s) failed: %s",
+                job.id,
+                job.kind.value,
+                f"{exc} ({exc.diagnostic})" if exc.diagnostic else exc,
+            )
             await self.store.update(job.id, status=JobStatus.FAILED, error=str(exc))
-        except Exception as exc:
+        except Exception:
             self.files.remove_all(job.id)
             logger.exception("job %s (%s) crashed", job.id, job.kind.value)
-            await self.store.update(
-                job.id, status=JobStatus.FAILED, error=f"internal error: {type(exc).__name__}"
-            )
+            await self.store.update(job.id, status=JobStatus.FAILED, error=INTERNAL_ERROR)
         else:
             await self.store.update(job.id, status=JobStatus.SUCCEEDED, result=result)
             logger.info("job %s (%s) succeeded", job.id, job.kind.value)

@@ -10,12 +10,16 @@ CHUNK_BYTES = 256 * 1024
 
 
 class DownloadError(Exception):
-    pass
+    """The message is for clients; `diagnostic` (URL, exception text) only for the log."""
+
+    def __init__(self, reason: str, diagnostic: str | None = None) -> None:
+        super().__init__(reason)
+        self.diagnostic = diagnostic
 
 
 async def download(url: str, destination: Path, max_bytes: int, timeout: float) -> int:
     if not url.startswith(("http://", "https://")):
-        raise DownloadError(f"output is not an http(s) URL: {url[:100]!r}")
+        raise DownloadError("the model's output is not an http(s) URL", diagnostic=url[:200])
     written = 0
     try:
         async with (
@@ -33,5 +37,8 @@ async def download(url: str, destination: Path, max_bytes: int, timeout: float) 
     except httpx.TimeoutException:
         raise DownloadError(f"output URL timed out after {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise DownloadError(f"output URL unreachable: {type(exc).__name__}: {exc}") from None
+        raise DownloadError(
+            "the generated video could not be downloaded (connection failed)",
+            diagnostic=f"{type(exc).__name__}: {exc}",
+        ) from None
     return written

@@ -13,7 +13,12 @@ STDERR_TAIL_LINES = 5
 
 
 class MediaToolError(Exception):
-    """An FFmpeg/ffprobe run failed; the message is one line fit for a job's `error`."""
+    """An FFmpeg/ffprobe run failed. The message (one line, with the stderr tail) names
+    server files: it is for the log, never for a client."""
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
 
 
 class MediaToolTimeout(MediaToolError):
@@ -42,7 +47,9 @@ async def run_tool(argv: Sequence[str], timeout: float) -> bytes:
         await _kill(process)
         raise
     if process.returncode != 0:
-        raise MediaToolError(f"{argv[0]} exited with {process.returncode}: {_tail(stderr)}")
+        raise MediaToolError(
+            f"{argv[0]} exited with {process.returncode}: {_tail(stderr)}", process.returncode
+        )
     return stdout
 
 

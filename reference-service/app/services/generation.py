@@ -20,7 +20,11 @@ TERMINAL = ("succeeded", "failed", "canceled")
 
 
 class GenerationError(Exception):
-    pass
+    """The message is for clients; `diagnostic` (exception text) only for the log."""
+
+    def __init__(self, reason: str, diagnostic: str | None = None) -> None:
+        super().__init__(reason)
+        self.diagnostic = diagnostic
 
 
 def first_url(output: Any) -> str | None:
@@ -60,7 +64,9 @@ class ReplicateGenerator:
         except (httpx.TimeoutException, TimeoutError):
             raise GenerationError("Replicate API timed out") from None
         except httpx.HTTPError as exc:
-            raise GenerationError(f"Replicate API unreachable: {type(exc).__name__}") from None
+            raise GenerationError(
+                "Replicate API unreachable", diagnostic=f"{type(exc).__name__}: {exc}"
+            ) from None
         if prediction.status != "succeeded":
             reason = prediction.error or "no reason given"
             raise GenerationError(f"prediction {prediction.id} {prediction.status}: {reason}")
@@ -75,7 +81,7 @@ class ReplicateGenerator:
                 timeout=self.http_timeout,
             )
         except DownloadError as exc:
-            raise GenerationError(str(exc)) from None
+            raise GenerationError(str(exc), diagnostic=exc.diagnostic) from None
 
     async def _create(self, model: str, model_input: dict[str, Any]) -> Prediction:
         if ":" in model:

@@ -58,14 +58,37 @@ ACCEPTED_VIDEO_CODECS = frozenset(
 )
 
 
-class MediaRejected(Exception):
-    """The file is not usable input. `code`/`status` become the HTTP error."""
+# ffprobe diagnostics worth translating into words a client can act on.
+_PROBE_HINTS = (
+    ("moov atom not found", "the MP4 is incomplete (its index is missing): was it cut short?"),
+    ("Invalid data found", "the data is not in any video format FFmpeg recognises"),
+    ("End of file", "the file ends before its first frames: was it cut short?"),
+    ("timed out", "inspecting it took too long"),
+)
+UNREADABLE = "not a readable video file"
 
-    def __init__(self, status_code: int, code: str, detail: str) -> None:
+
+class MediaRejected(Exception):
+    """The file is not usable input. `code`/`status` become the HTTP error.
+
+    `detail` is for the client and never holds server paths or tool output;
+    `diagnostic` (the tool's own words) is only for the server's log.
+    """
+
+    def __init__(
+        self, status_code: int, code: str, detail: str, diagnostic: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.code = code
         self.detail = detail
+        self.diagnostic = diagnostic
+
+
+def unreadable_reason(diagnostic: str) -> str:
+    """A plain-words reason for an ffprobe failure; the raw stderr names our temp file."""
+    hint = next((words for marker, words in _PROBE_HINTS if marker in diagnostic), None)
+    return f"{UNREADABLE}: {hint}" if hint else f"{UNREADABLE} (truncated or corrupt?)"
 
 
 @dataclass(frozen=True)
@@ -156,8 +179,7 @@ async def inspect_video(path: Path) -> MediaInfo:
     try:
         data = await ffprobe(path)
     except MediaToolError as exc:
-        reason = str(exc).split(": ", 1)[-1]
         raise MediaRejected(
-            422, "invalid_media", f"not a readable video file (truncated or corrupt?): {reason}"
+            422, "invalid_media", unreadable_reason(str(exc)), diagnostic=str(exc)
         ) from None
     return parse_media_info(data, size, await video_decoders())
