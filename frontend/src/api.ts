@@ -1,5 +1,5 @@
 // The only module that talks to the backend; everything goes through /api/v1.
-import type { Job, JobKind, JobPage } from "./types";
+import type { Job, JobPage } from "./types";
 
 export const API_BASE = "/api/v1";
 
@@ -51,7 +51,8 @@ function isAbort(error: unknown): boolean {
 
 export interface Api {
   listJobs(limit: number, offset: number, signal?: AbortSignal): Promise<JobPage>;
-  getJob(id: string, kindHint?: JobKind, signal?: AbortSignal): Promise<Job>;
+  /** One job of any kind (upload, generation, compose): GET /jobs/{id}. */
+  getJob(id: string, signal?: AbortSignal): Promise<Job>;
   createGeneration(prompt: string, model: string | null, signal?: AbortSignal): Promise<Job>;
   deleteJob(id: string, signal?: AbortSignal): Promise<void>;
 }
@@ -73,27 +74,14 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     return (await response.json()) as T;
   }
 
-  const jobPath = (kind: JobKind, id: string): string =>
-    `/${kind === "generation" ? "generations" : "videos"}/${encodeURIComponent(id)}`;
-
   return {
     listJobs(limit, offset, signal) {
       const query = new URLSearchParams({ limit: String(limit), offset: String(offset) });
       return request<JobPage>(`/jobs?${query}`, { signal });
     },
 
-    async getJob(id, kindHint, signal) {
-      if (kindHint) return request<Job>(jobPath(kindHint, id), { signal });
-      // A deep link carries no kind: uploads and compositions live under
-      // /videos, generations under /generations.
-      try {
-        return await request<Job>(jobPath("upload", id), { signal });
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) {
-          return request<Job>(jobPath("generation", id), { signal });
-        }
-        throw error;
-      }
+    getJob(id, signal) {
+      return request<Job>(`/jobs/${encodeURIComponent(id)}`, { signal });
     },
 
     createGeneration(prompt, model, signal) {

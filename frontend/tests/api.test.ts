@@ -47,22 +47,20 @@ describe("API client", () => {
     expect(errorMessage(error)).toMatch(/Could not reach the server/);
   });
 
-  it("finds a deep-linked job under /videos, then /generations", async () => {
-    const fetchMock = vi.fn(async (url: string) =>
-      url.startsWith("/api/v1/videos/")
-        ? jsonResponse({ detail: "Video not found", code: "not_found" }, 404)
-        : jsonResponse(makeJob({ id: "g1", kind: "generation" })),
-    );
+  it("loads a job of any kind with one request to /jobs/{id}", async () => {
+    const fetchMock = vi.fn(async (_url: string) => jsonResponse(makeJob({ id: "g1", kind: "generation" })));
     const job = await createApi(fetchMock).getJob("g1");
     expect(job.kind).toBe("generation");
-    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(["/api/v1/videos/g1", "/api/v1/generations/g1"]);
+    expect(fetchMock).toHaveBeenCalledOnce();
+    expect(fetchMock.mock.calls[0][0]).toBe("/api/v1/jobs/g1");
   });
 
-  it("asks the right collection straight away when the kind is known", async () => {
-    const fetchMock = vi.fn(async (_url: string) => jsonResponse(makeJob({ id: "g1", kind: "generation" })));
-    await createApi(fetchMock).getJob("g1", "generation");
+  it("reports an unknown job as a 404 ApiError from that one request", async () => {
+    const fetchMock = vi.fn(async (_url: string) => jsonResponse({ detail: "no such job: a/b", code: "not_found" }, 404));
+    const error = await createApi(fetchMock).getJob("a/b").catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 404, code: "not_found" });
     expect(fetchMock).toHaveBeenCalledOnce();
-    expect(fetchMock.mock.calls[0][0]).toBe("/api/v1/generations/g1");
+    expect(fetchMock.mock.calls[0][0]).toBe("/api/v1/jobs/a%2Fb");
   });
 
   it("deletes a job and accepts the empty 204", async () => {

@@ -68,7 +68,7 @@ describe("home view", () => {
     outlet.querySelector<HTMLFormElement>("form")!.requestSubmit();
     await flush();
     expect(api.createGeneration).toHaveBeenCalledWith("a fox in snow", null, controller.signal);
-    expect(navigate).toHaveBeenCalledWith("/jobs/0f8e2c1a9b7d4e6f", { state: { kind: "generation" } });
+    expect(navigate).toHaveBeenCalledWith("/jobs/0f8e2c1a9b7d4e6f");
   });
 
   it("says clearly when Replicate is not configured", async () => {
@@ -119,7 +119,7 @@ describe("home view", () => {
     expect(text(".progress-text")).toBe("42 %");
     finish(makeJob({ id: "u1", status: "queued", result: null }));
     await flush();
-    expect(navigate).toHaveBeenCalledWith("/jobs/u1", { state: { kind: "upload" } });
+    expect(navigate).toHaveBeenCalledWith("/jobs/u1");
   });
 });
 
@@ -201,12 +201,12 @@ describe("job view", () => {
       .mockResolvedValueOnce(makeJob({ status: "queued", result: null }))
       .mockResolvedValueOnce(makeJob({ status: "processing", result: null, updated_at: "2026-11-26T06:00:02Z" }))
       .mockResolvedValue(makeJob());
-    jobView(fakeApi({ getJob }), { pollIntervalMs: 1000 })(outlet, context({ params: { id: "0f8e2c1a9b7d4e6f" }, state: { kind: "upload" } }));
+    jobView(fakeApi({ getJob }), { pollIntervalMs: 1000 })(outlet, context({ params: { id: "0f8e2c1a9b7d4e6f" } }));
     await vi.advanceTimersByTimeAsync(0);
     expect(text("h1")).toBe("beach.mov");
     expect(text("[data-status]")).toBe("Queued");
     expect(outlet.querySelector("video")).toBeNull();
-    expect(getJob).toHaveBeenCalledWith("0f8e2c1a9b7d4e6f", "upload", controller.signal);
+    expect(getJob).toHaveBeenCalledWith("0f8e2c1a9b7d4e6f", controller.signal);
 
     await vi.advanceTimersByTimeAsync(1000);
     expect(text("[data-status]")).toBe("Processing");

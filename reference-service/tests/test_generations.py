@@ -62,6 +62,7 @@ def test_generation_runs_model_downloads_and_normalises(
     prediction = next(iter(replicate_fake.predictions.values()))
     assert prediction["input"] == {"prompt": "a red fox"}
     assert gen_api.client.get(f"/api/v1/generations/{job['id']}").json()["id"] == job["id"]
+    assert gen_api.client.get(f"/api/v1/jobs/{job['id']}").json() == job
     assert gen_api.leftovers() == []
 
 

@@ -119,6 +119,28 @@ def test_unknown_job_is_404(api: Api) -> None:
     assert response.json() == {"detail": f"no such job: {'0' * 32}", "code": "not_found"}
 
 
+def test_job_route_answers_every_kind(api: Api, clips: dict[str, Path]) -> None:
+    upload = api.wait(api.upload(clips["mp4"]).json()["id"])
+    second = api.wait(api.upload(clips["silent_odd"]).json()["id"])
+    compose = api.client.post(
+        "/api/v1/videos/compose", json={"video_ids": [upload["id"], second["id"]]}
+    ).json()
+    for job in (upload, compose):
+        response = api.client.get(f"/api/v1/jobs/{job['id']}")
+        assert response.status_code == 200
+        assert response.json()["id"] == job["id"] and response.json()["kind"] == job["kind"]
+    assert api.client.get(f"/api/v1/jobs/{upload['id']}").json() == upload
+    api.wait(compose["id"])
+
+
+def test_job_route_404s_unknown_ids(api: Api) -> None:
+    for job_id in ("0" * 32, "not-an-id", "%2e%2e%2fetc", "x" * 500):
+        response = api.client.get(f"/api/v1/jobs/{job_id}")
+        assert response.status_code == 404, job_id
+        body = response.json()
+        assert set(body) == {"detail", "code"} and body["code"] == "not_found"
+
+
 def test_delete_finished_job_removes_it_and_its_files(api: Api, clips: dict[str, Path]) -> None:
     job = api.wait(api.upload(clips["mp4"]).json()["id"])
     assert api.client.delete(f"/api/v1/jobs/{job['id']}").status_code == 204
@@ -141,5 +163,12 @@ def test_openapi_documents_the_api(api: Api) -> None:
         "/api/v1/jobs/{job_id}",
     ):
         assert path in paths, path
+    one_job = paths["/api/v1/jobs/{job_id}"]["get"]["responses"]
+    assert one_job["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/JobOut"
+    }
+    assert one_job["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorOut"
+    }
     upload = paths["/api/v1/videos"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload

@@ -15,7 +15,7 @@ export interface HomeDeps {
 export function homeView({ api, upload }: HomeDeps): View {
   return (outlet, { navigate, signal }) => {
     setTitle("Create");
-    const openJob = (job: Job): void => navigate(`/jobs/${encodeURIComponent(job.id)}`, { state: { kind: job.kind } });
+    const openJob = (job: Job): void => navigate(`/jobs/${encodeURIComponent(job.id)}`);
     outlet.append(
       heading("Create a video"),
       h("p", { class: "lead" }, "Describe a clip for the AI model to generate, or upload a video of your own."),

@@ -5,7 +5,7 @@ import { formatBytes, formatDate, formatDuration, jobSummary, kindLabel, statusL
 import { errorMessage } from "../messages";
 import { pollJob } from "../poll";
 import type { View } from "../router";
-import { isTerminal, type Job, type JobKind } from "../types";
+import { isTerminal, type Job } from "../types";
 import { alertBox, heading, isAbortError, loading, setTitle, statusBadge } from "./common";
 
 export interface JobViewOptions {
@@ -13,22 +13,16 @@ export interface JobViewOptions {
   confirm?: (message: string) => boolean;
 }
 
-function kindFromState(state: unknown): JobKind | undefined {
-  const kind = (state as { kind?: unknown } | null)?.kind;
-  return kind === "upload" || kind === "generation" || kind === "compose" ? kind : undefined;
-}
-
 export function jobView(api: Api, options: JobViewOptions = {}): View {
   const { pollIntervalMs = 1500, confirm = (message) => window.confirm(message) } = options;
 
-  return (outlet, { params, state, signal, navigate }) => {
+  return (outlet, { params, signal, navigate }) => {
     const id = params.id;
     setTitle(`Job ${id}`);
     const title = heading("Job");
     const body = h("div", { class: "job-body" }, loading("Loading job…"));
     outlet.append(h("p", { class: "breadcrumb" }, h("a", { href: "/jobs" }, "← All jobs")), title, body);
 
-    let kind = kindFromState(state);
     let shownStatus: Job["status"] | null = null;
     let rendered: Job | null = null;
 
@@ -49,7 +43,6 @@ export function jobView(api: Api, options: JobViewOptions = {}): View {
     };
 
     const update = (job: Job): void => {
-      kind = job.kind;
       title.textContent = jobSummary(job);
       setTitle(jobSummary(job));
       if (shownStatus && shownStatus !== job.status) announce(`Job status: ${statusLabel(job.status)}.`);
@@ -84,7 +77,7 @@ export function jobView(api: Api, options: JobViewOptions = {}): View {
     };
 
     void pollJob({
-      fetchJob: (s) => api.getJob(id, kind, s),
+      fetchJob: (s) => api.getJob(id, s),
       onUpdate: (job) => {
         body.querySelector(".poll-error")?.remove();
         update(job);

@@ -184,6 +184,12 @@ async def list_jobs(
     }
 
 
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
+async def get_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
+    """One job of any kind (upload, generation, compose)."""
+    return (await _job_or_404(services, job_id)).to_api()
+
+
 @router.delete("/jobs/{job_id}", status_code=204, responses=error_responses(404))
 async def delete_job(job_id: str, services: ServicesDep) -> Response:
     """Cancel a queued or running job (its FFmpeg process is killed) and delete its files.
