@@ -229,10 +229,10 @@ describe("job view", () => {
   });
 
   it("shows the failure reason", async () => {
-    const api = fakeApi({ getJob: vi.fn(async () => makeJob({ status: "failed", error: "ffmpeg exited with 1", result: null })) });
+    const api = fakeApi({ getJob: vi.fn(async () => makeJob({ status: "failed", error: "FFmpeg could not process the video (damaged or unsupported data in it?)", result: null })) });
     jobView(api)(outlet, context({ params: { id: "x" } }));
     await flush();
-    expect(text("[role=alert]")).toBe("The job failed: ffmpeg exited with 1");
+    expect(text("[role=alert]")).toBe("The job failed: FFmpeg could not process the video (damaged or unsupported data in it?)");
   });
 
   it("renders a not-found message for an unknown job", async () => {
