@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.jobs.files import JobFiles
 from app.jobs.handlers import JobHandlers
+from app.main import create_app
 from app.services.ffmpeg_runner import MediaToolError, run_tool
 from tests.conftest import Api
 from tests.fake_replicate import FakeReplicateServer
@@ -150,3 +152,19 @@ def test_download_failure_is_plain(make_api: Callable[..., Api], clips: dict[str
         job = api.wait(created.json()["id"])
     assert job["status"] == "failed"
     assert job["error"] == "the generated video could not be downloaded (connection failed)"
+
+
+def test_unexpected_exception_is_a_plain_json_500(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(make_settings())
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        async def broken(*_: object) -> None:
+            raise OSError(2, "No such file or directory", "/app/uploads/jobs.sqlite3")
+
+        monkeypatch.setattr(app.state.worker.store, "page", broken)
+        response = client.get("/api/v1/jobs")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "/app/" not in response.text and "Errno" not in response.text

@@ -71,8 +71,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # The traceback is logged by the server; the client learns nothing of its insides.
+    return error_response(500, "internal_error", "internal error; the service log has the details")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.state.not_found_fallback = None
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
