@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.api import upload_stream
 from tests.conftest import Api, LiveService
 
 BOUNDARY = "hostile-boundary"
@@ -164,3 +165,21 @@ def test_client_that_hangs_up_mid_upload_leaves_nothing(
     code, out, err = service.stop()
     assert code == 0
     assert "Traceback" not in out + err and " ERROR " not in out + err
+
+
+def test_disk_full_is_507_and_leaves_nothing(
+    api: Api, clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = upload_stream._State.headers_finished
+
+    def onto_a_full_disk(state: upload_stream._State) -> None:
+        original(state)
+        if state.handle is not None:
+            state.handle.close()
+            # /dev/full fails every write with ENOSPC, as a full TEMP_DIR would.
+            state.handle = open("/dev/full", "wb", buffering=0)  # noqa: SIM115
+
+    monkeypatch.setattr(upload_stream._State, "headers_finished", onto_a_full_disk)
+    response = api.upload(clips["mp4"])
+    assert_clean_rejection(api, response, 507, "insufficient_storage", tmp_path)
+    assert "/dev/full" not in response.text
