@@ -15,6 +15,21 @@ import docker
 REPO = Path(__file__).resolve().parents[2]
 # The image the docker self-tests check (and derive their mutants from).
 BASE_IMAGE = os.environ.get("CONFORMANCE_MUTANT_BASE", "ai-video-backend:latest")
+MUTANTS = Path(__file__).parent / "mutants"
+
+
+def build_mutant(name: str) -> str:
+    """Build mutants/<name>/Dockerfile FROM the base image; return its tag."""
+    tag = f"ai-video-mutant:{name.lower()}"
+    docker.from_env(timeout=600).images.build(
+        path=str(MUTANTS),
+        dockerfile=f"{name}/Dockerfile",
+        tag=tag,
+        buildargs={"BASE_IMAGE": BASE_IMAGE},
+        rm=True,
+        forcerm=True,
+    )
+    return tag
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,15 @@ part of the exactly-one-ID mutant run.)"""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import docker
 import pytest
 
-from conformance.tests.suite_run import SuiteRun, run_suite
+from conformance.tests.suite_run import BASE_IMAGE, MUTANTS, SuiteRun, build_mutant, run_suite
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
-MUTANTS = Path(__file__).parent / "mutants"
-BASE_IMAGE = os.environ.get("CONFORMANCE_MUTANT_BASE", "ai-video-backend:latest")
 CHECK = "conformance/checks/test_browser.py"
 # mutant directory -> a phrase its failure message must contain (the cause, named)
 BROWSER_MUTANTS = {
@@ -31,19 +27,6 @@ def needs_a_browser() -> None:
     if shutil.which("chromium") is None:
         pytest.skip("no Chromium on this host (Debian: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-
-def build(name: str) -> str:
-    tag = f"ai-video-mutant:{name.lower()}"
-    docker.from_env(timeout=600).images.build(
-        path=str(MUTANTS),
-        dockerfile=f"{name}/Dockerfile",
-        tag=tag,
-        buildargs={"BASE_IMAGE": BASE_IMAGE},
-        rm=True,
-        forcerm=True,
-    )
-    return tag
 
 
 def browser_check(image: str, report: Path) -> tuple[SuiteRun, dict[str, str]]:
@@ -66,7 +49,7 @@ def test_every_browser_mutant_exists() -> None:
 
 @pytest.mark.parametrize("name", sorted(BROWSER_MUTANTS))
 def test_mutant_fails_the_browser_check(name: str, tmp_path: Path) -> None:
-    run, result = browser_check(build(name), tmp_path / "report.json")
+    run, result = browser_check(build_mutant(name), tmp_path / "report.json")
     assert result["status"] == "failed", run.output[-3000:]
     message = result["message"] or ""
     assert "fix:" in message, result

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import docker
 import pytest
 
 from conformance.catalogue import CHECKS
-from conformance.tests.suite_run import BASE_IMAGE, leftovers, run_suite
+from conformance.tests.suite_run import BASE_IMAGE, MUTANTS, build_mutant, leftovers, run_suite
 
 pytestmark = pytest.mark.docker
 
-MUTANTS = Path(__file__).parent / "mutants"
 # Run only against their own mutant: RUN-DOCKER-HEALTHY waits out a real health
 # interval; RUN-READY and RUN-LATENCY measure time, which parallel builds and runs
 # on a small CI machine distort (the suite's own run of them is not parallel).
@@ -41,20 +39,6 @@ def mutant_ids() -> list[str]:
     )
 
 
-def build(check_id: str) -> str:
-    tag = f"ai-video-mutant:{check_id.lower()}"
-    client = docker.from_env(timeout=600)
-    client.images.build(
-        path=str(MUTANTS),
-        dockerfile=f"{check_id}/Dockerfile",
-        tag=tag,
-        buildargs={"BASE_IMAGE": BASE_IMAGE},
-        rm=True,
-        forcerm=True,
-    )
-    return tag
-
-
 def _excluded(target: str | None) -> str:
     return ",".join(sorted((SLOW | ELSEWHERE) - {target} if target else SLOW | ELSEWHERE))
 
@@ -75,7 +59,7 @@ def test_base_image_passes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("check_id", mutant_ids())
 def test_mutant_fails_exactly_its_check(check_id: str, tmp_path: Path) -> None:
-    tag = build(check_id)
+    tag = build_mutant(check_id)
     run = run_suite(tag, tmp_path / "report.json", f"--conformance-exclude={_excluded(check_id)}")
     assert run.report is not None, run.output[-3000:]
     assert run.failing() == {check_id} | CONSEQUENCES.get(check_id, set()), (
