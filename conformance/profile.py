@@ -107,6 +107,11 @@ class Spa:
     assets_prefix: str
     unknown_api_path: str
     disable_env: dict[str, str]
+    browser_executable: str
+    browser_routes: dict[str, str]
+    browser_api_errors_expected: list[str]
+    browser_api_prefix: str
+    browser_timeout_s: float
 
 
 @dataclass(frozen=True)

@@ -74,30 +74,14 @@ class BrowserSettings:
     timeout_s: float
 
 
-# The reference contract's values, used until the profile carries the keys.
-DEFAULTS = BrowserSettings(
-    executable="/usr/bin/chromium",
-    routes={
-        "/jobs": "^Jobs$",
-        "/jobs/does-not-exist": "^Job not found$",
-        "/conformance/no-such-page": "^Page not found$",
-    },
-    api_errors_expected=["/jobs/does-not-exist"],
-    api_prefix="/api/",
-    timeout_s=15.0,
-)
-
-
 def settings_from(contract: Profile) -> BrowserSettings:
     spa = contract.spa
     return BrowserSettings(
-        executable=getattr(spa, "browser_executable", DEFAULTS.executable),
-        routes=dict(getattr(spa, "browser_routes", DEFAULTS.routes)),
-        api_errors_expected=list(
-            getattr(spa, "browser_api_errors_expected", DEFAULTS.api_errors_expected)
-        ),
-        api_prefix=getattr(spa, "browser_api_prefix", DEFAULTS.api_prefix),
-        timeout_s=float(getattr(spa, "browser_timeout_s", DEFAULTS.timeout_s)),
+        executable=spa.browser_executable,
+        routes=dict(spa.browser_routes),
+        api_errors_expected=list(spa.browser_api_errors_expected),
+        api_prefix=spa.browser_api_prefix,
+        timeout_s=spa.browser_timeout_s,
     )
 
 
