@@ -5,13 +5,14 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# Debian packages the tests need: FFmpeg for the service's unit tests, Chromium
-# for the browser check, docker-registry as the local stand-in for ECR.
+# Debian packages: debootstrap for the air-gapped base image, Chromium for the
+# SPA-BROWSER check; for the tests also FFmpeg (the service's unit tests) and
+# docker-registry (the local stand-in for ECR).
 need=()
-command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
-  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
   command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 fi
 if [ ${#need[@]} -gt 0 ]; then
