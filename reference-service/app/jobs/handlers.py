@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
 from app.jobs.files import JobFiles
 from app.jobs.models import Job, JobKind
 from app.jobs.worker import Handler, JobFailed
 from app.services.ffmpeg_runner import MediaToolError, MediaToolTimeout
-from app.services.generation import GenerationError, ReplicateGenerator
+from app.services.generation_error import GenerationError
 from app.services.pipeline import Outputs, compose, normalize
 from app.services.probe import MediaInfo, MediaRejected, inspect_video
+
+if TYPE_CHECKING:
+    from app.services.generation import ReplicateGenerator
 
 
 def describe(info: MediaInfo) -> dict[str, Any]:

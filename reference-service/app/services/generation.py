@@ -15,16 +15,9 @@ from replicate.prediction import Prediction
 
 from app.core.config import Settings
 from app.services.download import DownloadError, download
+from app.services.generation_error import GenerationError
 
 TERMINAL = ("succeeded", "failed", "canceled")
-
-
-class GenerationError(Exception):
-    """The message is for clients; `diagnostic` (exception text) only for the log."""
-
-    def __init__(self, reason: str, diagnostic: str | None = None) -> None:
-        super().__init__(reason)
-        self.diagnostic = diagnostic
 
 
 def first_url(output: Any) -> str | None:
