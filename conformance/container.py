@@ -1,11 +1,13 @@
 """Container lifecycle without a reaper: start (in the background, so containers
-boot while other checks run), wait by polling with deadlines, label everything
-with the session, remove it all at the end, and sweep what killed sessions left."""
+boot while other checks run) with testcontainers, wait with its wait strategies
+(polling with deadlines), label everything with the session, remove it all at the
+end, and sweep what killed sessions left."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import socket
 import tempfile
@@ -16,12 +18,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import docker
 import docker.errors
 import httpx
 from docker.models.containers import Container
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
+from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 LABEL_SESSION = "io.ai-video-conformance.session"
 LABEL_HOST = "io.ai-video-conformance.host"
@@ -30,6 +36,10 @@ LOG_TAIL_LINES = 15
 POLL_S = 0.1
 
 T = TypeVar("T")
+
+# The session removes its own containers (labels, close, sweep): Ryuk would be a second
+# reaper, and its image cannot be pulled on an air-gapped machine.
+testcontainers_config.ryuk_disabled = True
 
 
 def spawn(fn: Callable[[], T]) -> Future[T]:
@@ -68,18 +78,50 @@ class RunSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+class SuiteContainer(DockerContainer):
+    """A testcontainers container with the suite's run flags, published on 127.0.0.1 only."""
+
+    def __init__(
+        self,
+        image: str,
+        name: str,
+        labels: dict[str, str],
+        spec: RunSpec,
+        publish_port: int | None,
+    ) -> None:
+        run_kwargs = dict(spec.kwargs)
+        tmpfs: dict[str, str] = run_kwargs.pop("tmpfs", {})  # testcontainers passes its own
+        super().__init__(
+            image,
+            docker_client_kw={"timeout": 120},
+            env=dict(spec.environment),
+            name=name,
+            labels=labels,
+            **run_kwargs,
+        )
+        self.tmpfs.update(tmpfs)
+        if publish_port is not None:
+            # with_bind_ports takes no host address; docker-py reads (address, None) as
+            # "any free port on that address", and the app must not face the network.
+            self.ports[f"{publish_port}/tcp"] = cast(Any, ("127.0.0.1", None))
+
+
 @dataclass
 class Started:
     """A started container and what its start looked like."""
 
     spec: RunSpec
-    container: Container
+    handle: SuiteContainer
     started_at: float  # time.monotonic() just before `docker run`
     host_port: int | None = None
     ready_after_s: float | None = None  # first 200 on the health path, from `docker run`
     exit_code: int | None = None  # set when it exited while the suite waited
     exited_after_s: float | None = None
     problem: str | None = None  # why it never became ready (with its last log lines)
+
+    @property
+    def container(self) -> Container:
+        return self.handle.get_wrapped_container()
 
     @property
     def base_url(self) -> str:
@@ -92,8 +134,99 @@ class Started:
             return False
         return bool(self.container.attrs["State"]["Running"])
 
+    def note_exit(self) -> None:
+        self.exit_code = int(self.container.attrs["State"]["ExitCode"])
+        self.exited_after_s = time.monotonic() - self.started_at
+
     def logs(self, stdout: bool = True, stderr: bool = True) -> str:
         return self.container.logs(stdout=stdout, stderr=stderr).decode(errors="replace")
+
+
+class _Recording(WaitStrategy):
+    """A wait that records what it saw in ``Started`` instead of raising: a slow or
+    failed start is a check's finding, not a setup error. The deadline counts from
+    `docker run`, and the wait ends early when the session closes."""
+
+    def __init__(self, started: Started, timeout_s: float, closing: threading.Event) -> None:
+        super().__init__()
+        self.started = started
+        self.closing = closing
+        self.timeout_s = timeout_s  # testcontainers keeps whole seconds only
+        self.with_startup_timeout(math.ceil(timeout_s)).with_poll_interval(POLL_S)
+
+    @property
+    def deadline(self) -> float:
+        return self.started.started_at + self.timeout_s
+
+
+class ExitsOrTimesOut(_Recording):
+    """Until the container exits (a bad configuration must make it stop)."""
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        while time.monotonic() < self.deadline and not self.closing.is_set():
+            if not self.started.running():
+                self.started.note_exit()
+                return
+            time.sleep(self._poll_interval)
+
+
+class HealthPathAnswers(_Recording):
+    """Until the health path answers 200 on the published port. Unlike testcontainers'
+    HttpWaitStrategy it stops as soon as the container exits: a crashing image must
+    not cost the whole timeout."""
+
+    def __init__(
+        self,
+        started: Started,
+        timeout_s: float,
+        closing: threading.Event,
+        port: int,
+        path: str,
+    ) -> None:
+        super().__init__(started, timeout_s, closing)
+        self.port = port
+        self.path = path
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        started = self.started
+        with httpx.Client(timeout=1.0) as client:
+            while not self.closing.is_set():
+                if not started.running():
+                    started.note_exit()
+                    started.problem = (
+                        f"the container exited with code {started.exit_code} after "
+                        f"{started.exited_after_s:.1f} s; last log lines:\n"
+                        f"{last_log_lines(started.container)}"
+                    )
+                    return
+                if started.host_port is None:
+                    started.host_port = self._host_port()
+                if started.host_port is not None and self._answers(client):
+                    started.ready_after_s = time.monotonic() - started.started_at
+                    return
+                if time.monotonic() > self.deadline:
+                    started.problem = (
+                        f"no 200 from {self.path} within {self.timeout_s:.0f} s "
+                        "(suite.ready_timeout_s); last log "
+                        f"lines:\n{last_log_lines(started.container)}"
+                    )
+                    return
+                time.sleep(self._poll_interval)
+
+    def _host_port(self) -> int | None:
+        try:
+            return int(
+                self.started.handle.get_docker_client().port(self.started.container.id, self.port)
+            )
+        except (ConnectionError, docker.errors.APIError):  # not published (yet)
+            return None
+
+    def _answers(self, client: httpx.Client) -> bool:
+        try:
+            response = client.get(f"{self.started.base_url}{self.path}")
+        except httpx.TransportError:
+            return False  # docker-proxy resets connections until the app listens
+        return response.status_code == 200
 
 
 @dataclass
@@ -220,97 +353,44 @@ class Lab:
     def _run(self, spec: RunSpec) -> Started:
         if self._closing.is_set():
             raise RuntimeError("session is closing")
-        kwargs: dict[str, Any] = dict(spec.kwargs)
-        if spec.publish:
-            kwargs["ports"] = {f"{self.port}/tcp": ("127.0.0.1", None)}
         with start_lock(timed=spec.name == "app"):
-            return self._start_and_wait(spec, kwargs)
+            return self._start_and_wait(spec)
 
-    def _start_and_wait(self, spec: RunSpec, kwargs: dict[str, Any]) -> Started:
-        started_at = time.monotonic()
-        container = self.client.containers.run(
+    def _start_and_wait(self, spec: RunSpec) -> Started:
+        handle = SuiteContainer(
             self.image,
-            detach=True,
             name=f"conformance-{self.session_id}-{spec.name}",
             labels=self.labels,
-            environment=spec.environment,
-            **kwargs,
+            spec=spec,
+            publish_port=self.port if spec.publish else None,
         )
-        started = Started(spec=spec, container=container, started_at=started_at)
-        if self._closing.is_set():
-            container.remove(force=True)
-            raise RuntimeError("session is closing")
+        started = Started(spec=spec, handle=handle, started_at=time.monotonic())
+        timeout_s = spec.timeout_s or self.ready_timeout_s
         if spec.wait == "exit":
-            self._wait_exit(started, spec.timeout_s or self.ready_timeout_s)
+            handle.waiting_for(ExitsOrTimesOut(started, timeout_s, self._closing))
         elif spec.wait == "http":
-            self._wait_http(started)
+            handle.waiting_for(
+                HealthPathAnswers(started, timeout_s, self._closing, self.port, self.health_path)
+            )
+        handle.start()
+        if self._closing.is_set():
+            handle.stop()
+            raise RuntimeError("session is closing")
         return started
 
-    def _wait_exit(self, started: Started, timeout_s: float) -> None:
-        deadline = started.started_at + timeout_s
-        while time.monotonic() < deadline and not self._closing.is_set():
-            if not started.running():
-                started.exit_code = int(started.container.attrs["State"]["ExitCode"])
-                started.exited_after_s = time.monotonic() - started.started_at
-                return
-            time.sleep(POLL_S)
-
-    def _host_port(self, started: Started) -> int | None:
-        started.container.reload()
-        bindings = (started.container.attrs["NetworkSettings"]["Ports"] or {}).get(
-            f"{self.port}/tcp"
-        )
-        return int(bindings[0]["HostPort"]) if bindings else None
-
-    def _wait_http(self, started: Started) -> None:
-        timeout_s = started.spec.timeout_s or self.ready_timeout_s
-        deadline = started.started_at + timeout_s
-        with httpx.Client(timeout=1.0) as client:
-            while not self._closing.is_set():
-                if not started.running():
-                    started.exit_code = int(started.container.attrs["State"]["ExitCode"])
-                    started.exited_after_s = time.monotonic() - started.started_at
-                    started.problem = (
-                        f"the container exited with code {started.exit_code} after "
-                        f"{started.exited_after_s:.1f} s; last log lines:\n"
-                        f"{last_log_lines(started.container)}"
-                    )
-                    return
-                if started.host_port is None:
-                    started.host_port = self._host_port(started)
-                if started.host_port is not None:
-                    try:
-                        response = client.get(f"{started.base_url}{self.health_path}")
-                        if response.status_code == 200:
-                            started.ready_after_s = time.monotonic() - started.started_at
-                            return
-                    except httpx.TransportError:
-                        pass  # docker-proxy resets connections until the app listens
-                if time.monotonic() > deadline:
-                    started.problem = (
-                        f"no 200 from {self.health_path} within {timeout_s:.0f} s "
-                        "(suite.ready_timeout_s); last log "
-                        f"lines:\n{last_log_lines(started.container)}"
-                    )
-                    return
-                time.sleep(POLL_S)
-
     def _watch(self, started: Started, deadline_s: float) -> HealthWatch:
-        watch = HealthWatch()
-        deadline = started.started_at + deadline_s
-        while not self._closing.is_set():
-            try:
-                started.container.reload()
-            except docker.errors.NotFound:
-                break
-            state = started.container.attrs["State"]
-            health = state.get("Health") or {}
+        remaining_s = started.started_at + deadline_s - time.monotonic()
+        strategy = HealthcheckWaitStrategy().with_startup_timeout(max(math.ceil(remaining_s), 0))
+        # It raises when the deadline passes or Docker says unhealthy (also when the
+        # container stopped): both are findings, read back from the state below.
+        with contextlib.suppress(TimeoutError, RuntimeError, docker.errors.NotFound):
+            strategy.with_poll_interval(0.25).wait_until_ready(started.handle)
+        watch = HealthWatch(after_s=time.monotonic() - started.started_at)
+        with contextlib.suppress(docker.errors.NotFound):
+            started.container.reload()
+            health = started.container.attrs["State"].get("Health") or {}
             watch.status = health.get("Status")
             watch.log = health.get("Log") or []
-            watch.after_s = time.monotonic() - started.started_at
-            if watch.status == "healthy" or not state["Running"] or time.monotonic() > deadline:
-                break
-            time.sleep(0.25)
         return watch
 
     # -- exec -----------------------------------------------------------------

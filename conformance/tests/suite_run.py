@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,18 +21,41 @@ BASE_IMAGE = os.environ.get("CONFORMANCE_MUTANT_BASE", "ai-video-backend:latest"
 MUTANTS = Path(__file__).parent / "mutants"
 
 
+# A mutant that needs wheels (a build reaches no package index) lists `pip download`
+# arguments in this file; it is built from a temporary copy of mutants/ holding them.
+PIP_DOWNLOAD = "pip-download.args"
+
+
 def build_mutant(name: str) -> str:
     """Build mutants/<name>/Dockerfile FROM the base image; return its tag."""
     tag = f"ai-video-mutant:{name.lower()}"
-    docker.from_env(timeout=600).images.build(
-        path=str(MUTANTS),
-        dockerfile=f"{name}/Dockerfile",
-        tag=tag,
-        buildargs={"BASE_IMAGE": BASE_IMAGE},
-        rm=True,
-        forcerm=True,
-    )
+    client = docker.from_env(timeout=600)
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        context = MUTANTS
+        if (MUTANTS / name / PIP_DOWNLOAD).is_file():
+            context = Path(tmp) / "mutants"
+            shutil.copytree(MUTANTS, context, ignore=shutil.ignore_patterns("__pycache__"))
+            download_wheels(context / name, client.info()["Architecture"])
+        client.images.build(
+            path=str(context),
+            dockerfile=f"{name}/Dockerfile",
+            tag=tag,
+            buildargs={"BASE_IMAGE": BASE_IMAGE},
+            rm=True,
+            forcerm=True,
+        )
     return tag
+
+
+def download_wheels(mutant: Path, arch: str) -> None:
+    """Into <mutant>/wheels/, with the host's pip: the wheels <mutant>/pip-download.args
+    names (one or more arguments a line, # comments, paths relative to the repository,
+    ``{arch}`` the Docker daemon's architecture, e.g. x86_64)."""
+    args = shlex.split((mutant / PIP_DOWNLOAD).read_text().replace("{arch}", arch), comments=True)
+    cmd = [sys.executable, "-m", "pip", "download", "-q", "-d", str(mutant / "wheels"), *args]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} exited {done.returncode}:\n{done.stderr[-3000:]}")
 
 
 @dataclass(frozen=True)
@@ -54,10 +80,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_suite(image: str, report: Path, *args: str, timeout_s: float = 600) -> SuiteRun:
+def run_suite(
+    image: str,
+    report: Path,
+    *args: str,
+    timeout_s: float = 600,
+    env: dict[str, str] | None = None,
+) -> SuiteRun:
     cmd = suite_command(image, report, *args)
     with subprocess.Popen(
-        cmd, cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd,
+        cwd=REPO,
+        env=clean_env(**(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     ) as child:
         output, _ = child.communicate(timeout=timeout_s)
     data = json.loads(report.read_text()) if report.exists() else None

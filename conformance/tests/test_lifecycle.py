@@ -93,6 +93,34 @@ def test_reports_carry_ids_waivers_and_sources(tmp_path: Path) -> None:
     json.dumps(report)
 
 
+def test_containers_come_from_testcontainers_without_a_reaper(tmp_path: Path) -> None:
+    """Ryuk stays off even when the environment asks for it (its image can't be pulled
+    here, and the session removes its own containers)."""
+    only_health_body = ",".join(sorted(set(CHECKS) - {"RUN-HEALTH-BODY"}))
+    run = run_suite(
+        BASE_IMAGE,
+        tmp_path / "r.json",
+        f"--conformance-exclude={only_health_body}",
+        "--conformance-keep",
+        env={"TESTCONTAINERS_RYUK_DISABLED": "false"},
+    )
+    client = docker.from_env()
+    kept = client.api.containers(all=True, filters={"label": f"{LABEL_PID}={run.pid}"})
+    try:
+        assert run.returncode == 0, run.output
+        assert kept, "--conformance-keep kept no container"
+        for info in kept:
+            assert info["Labels"].get("org.testcontainers") == "true"
+            assert info["Labels"].get(LABEL_SESSION)
+            assert all(p.get("IP") == "127.0.0.1" for p in info["Ports"] if p.get("PublicPort"))
+        reapers = client.api.containers(all=True, filters={"label": "org.testcontainers.ryuk"})
+        reapers += [c for c in client.api.containers(all=True) if "ryuk" in c["Image"]]
+        assert reapers == []
+    finally:
+        for info in kept:
+            client.api.remove_container(info["Id"], force=True)
+
+
 def _wait_for_containers(pid: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not leftovers(pid):
