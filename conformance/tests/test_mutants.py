@@ -18,9 +18,6 @@ pytestmark = pytest.mark.docker
 SLOW = {"RUN-DOCKER-HEALTHY", "RUN-READY", "RUN-LATENCY"}
 # Proven elsewhere: SPA-BROWSER by the browser tests (with their own mutants).
 ELSEWHERE = {"SPA-BROWSER"}
-# No mutant possible offline: only one CPython (3.13) can be installed here, and an
-# interpreter of another version cannot run the image's venv (see docs/checks.md).
-NO_MUTANT = {"FS-PYTHON"}
 # Checks a mutant cannot help failing besides its own, and why.
 CONSEQUENCES = {
     # Without USER the image starts as root and must drop privileges itself, which
@@ -44,7 +41,7 @@ def _excluded(target: str | None) -> str:
 
 
 def test_every_check_has_a_mutant() -> None:
-    missing = set(CHECKS) - set(mutant_ids()) - ELSEWHERE - NO_MUTANT
+    missing = set(CHECKS) - set(mutant_ids()) - ELSEWHERE
     assert not missing, f"checks without a mutant image: {sorted(missing)}"
 
 
