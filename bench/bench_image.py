@@ -71,35 +71,58 @@ def rebuild_after_code_change(tag: str) -> float:
         return run_build(tag, BUILD_CONTEXT=str(root))
 
 
-def first_health_200(client: docker.DockerClient, image: str, runs: int) -> list[float]:
+# The floor under the app's start-up: the same image and the same `docker run`, with a
+# bare standard-library HTTP server instead of the app.
+BARE_SERVER = (
+    "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
+    "class Ok(BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        self.send_response(200)\n"
+    "        self.end_headers()\n"
+    "HTTPServer(('0.0.0.0', 8000), Ok).serve_forever()\n"
+)
+
+
+def first_200(client: docker.DockerClient, image: str, bare: bool = False) -> float:
     """Seconds from `docker run` to the first 200 on /health, polling every 10 ms."""
-    times = []
+    flags = {"entrypoint": ["python", "-c", BARE_SERVER]} if bare else {}
+    # One client for all polls: a new one per poll loads the CA bundle each time, which
+    # takes CPU from the container being timed.
+    http = httpx.Client(timeout=1)
+    start = time.perf_counter()
+    container = client.containers.run(
+        image, detach=True, ports={"8000/tcp": ("127.0.0.1", None)}, labels={"bench": "1"}, **flags
+    )
+    try:
+        port = None
+        while port is None:
+            container.reload()
+            bindings = container.ports.get("8000/tcp")
+            port = bindings[0]["HostPort"] if bindings else None
+        url = f"http://127.0.0.1:{port}/health"
+        deadline = start + 30
+        while time.perf_counter() < deadline:
+            try:
+                if http.get(url).status_code == 200:
+                    return time.perf_counter() - start
+            except httpx.HTTPError:
+                pass  # docker-proxy resets connections until the server listens
+            time.sleep(0.01)
+        raise RuntimeError(f"{image}: no 200 on /health within 30 s")
+    finally:
+        http.close()
+        container.remove(force=True)
+
+
+def start_times(
+    client: docker.DockerClient, image: str, runs: int
+) -> tuple[list[float], list[float]]:
+    """(app, bare server) start times, interleaved so that both see the same machine."""
+    app, bare = [], []
     for _ in range(runs):
-        start = time.perf_counter()
-        container = client.containers.run(
-            image, detach=True, ports={"8000/tcp": ("127.0.0.1", None)}, labels={"bench": "1"}
-        )
-        try:
-            port = None
-            while port is None:
-                container.reload()
-                bindings = container.ports.get("8000/tcp")
-                port = bindings[0]["HostPort"] if bindings else None
-            url = f"http://127.0.0.1:{port}/health"
-            deadline = start + 30
-            while time.perf_counter() < deadline:
-                try:
-                    if httpx.get(url, timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass  # docker-proxy resets connections until the app listens
-                time.sleep(0.01)
-            else:
-                raise RuntimeError(f"{image}: no 200 on /health within 30 s")
-            times.append(time.perf_counter() - start)
-        finally:
-            container.remove(force=True)
-    return times
+        app.append(first_200(client, image))
+        bare.append(first_200(client, image, bare=True))
+    return app, bare
 
 
 def idle_rss_mb(client: docker.DockerClient, image: str) -> float:
@@ -163,12 +186,26 @@ def main() -> int:
     rows.append(("rebuild after one app file changed (s)", "≤ 10 (seed: ~30)", f"{rebuild:.1f}"))
     if cold:
         rows.append(("  rebuild / cold build", "—", f"{rebuild / cold:.3f}"))
-    starts = first_health_200(client, args.image, args.runs)
+    starts, bare = start_times(client, args.image, args.runs)
     rows.append(
         (
             f"docker run → first 200 on /health, median of {args.runs} (s)",
             "≤ 1",
             f"{statistics.median(starts):.2f} (min {min(starts):.2f}, max {max(starts):.2f})",
+        )
+    )
+    rows.append(
+        (
+            "  same, bare Python HTTP server instead of the app (s)",
+            "— (docker run + interpreter)",
+            f"{statistics.median(bare):.2f}",
+        )
+    )
+    rows.append(
+        (
+            "  app's own start-up: app minus bare, median (s)",
+            "—",
+            f"{statistics.median(a - b for a, b in zip(starts, bare, strict=True)):.2f}",
         )
     )
     rows.append(
