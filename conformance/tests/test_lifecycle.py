@@ -121,6 +121,32 @@ def test_containers_come_from_testcontainers_without_a_reaper(tmp_path: Path) ->
             client.api.remove_container(info["Id"], force=True)
 
 
+def test_readiness_timeout_shows_the_containers_last_log_lines(tmp_path: Path) -> None:
+    """The app listens on another port than the one the suite polls: it never
+    answers, and the failure shows what the app itself said."""
+    profile = tmp_path / "wrong-port.toml"
+    profile.write_text('[runtime]\nenv = { PORT = "9999" }\n')
+    only_ready = ",".join(sorted(set(CHECKS) - {"RUN-READY"}))
+    started = time.monotonic()
+    run = run_suite(
+        BASE_IMAGE,
+        tmp_path / "r.json",
+        f"--conformance-profile={profile}",
+        "--conformance-ready-timeout=4",
+        f"--conformance-exclude={only_ready}",
+    )
+    elapsed = time.monotonic() - started
+    assert run.returncode == 1, run.output
+    assert run.report is not None, run.output
+    ready = run.check("RUN-READY")
+    assert ready["status"] == "failed"
+    assert "no 200 from /health within 4 s" in ready["measured"]
+    assert "last log lines" in ready["measured"]
+    assert "Uvicorn running on http://0.0.0.0:9999" in ready["measured"]
+    assert elapsed < 30, "the suite waited longer than its readiness deadline"
+    assert leftovers(run.pid) == []
+
+
 def _wait_for_containers(pid: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not leftovers(pid):
