@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -108,18 +109,25 @@ def test_failed_upload_job_error_is_plain(
     assert any("ffmpeg exited with" in record.getMessage() for record in caplog.records)
 
 
+def _generate(
+    make_api: Callable[..., Api], fake: FakeReplicateServer
+) -> tuple[Api, dict[str, Any]]:
+    """One generation against the fake Replicate, waited for to its end."""
+    api = make_api(
+        replicate_api_token="r8_test_token_value",
+        replicate_base_url=fake.url,
+        replicate_poll_seconds=0.05,
+    )
+    created = api.client.post("/api/v1/generations", json={"prompt": "a red fox"})
+    return api, api.wait(created.json()["id"])
+
+
 def test_failed_generation_job_error_is_plain(
     make_api: Callable[..., Api], clips: dict[str, Path], tmp_path: Path
 ) -> None:
     with FakeReplicateServer() as fake:
         fake.behaviour.video = _truncated(clips, tmp_path)
-        api = make_api(
-            replicate_api_token="r8_test_token_value",
-            replicate_base_url=fake.url,
-            replicate_poll_seconds=0.05,
-        )
-        created = api.client.post("/api/v1/generations", json={"prompt": "a red fox"})
-        job = api.wait(created.json()["id"])
+        api, job = _generate(make_api, fake)
     assert job["status"] == "failed"
     assert job["error"].startswith("not a readable video file")
     assert_plain(job["error"], api)
@@ -143,13 +151,7 @@ def test_ffmpeg_failure_reason_keeps_stderr_for_the_log(
 def test_download_failure_is_plain(make_api: Callable[..., Api], clips: dict[str, Path]) -> None:
     with FakeReplicateServer() as fake:
         fake.behaviour.output = "http://127.0.0.1:9/nothing-listens-here.mp4"
-        api = make_api(
-            replicate_api_token="r8_test_token_value",
-            replicate_base_url=fake.url,
-            replicate_poll_seconds=0.05,
-        )
-        created = api.client.post("/api/v1/generations", json={"prompt": "a red fox"})
-        job = api.wait(created.json()["id"])
+        _, job = _generate(make_api, fake)
     assert job["status"] == "failed"
     assert job["error"] == "the generated video could not be downloaded (connection failed)"
 

@@ -24,12 +24,23 @@ def replicate_fake(clips: dict[str, Path]) -> Iterator[FakeReplicate]:
 
 @pytest.fixture
 def gen_api(make_api: Callable[..., Api], replicate_fake: FakeReplicate) -> Api:
+    return replicate_api(
+        make_api,
+        replicate_fake,
+        replicate_http_timeout_seconds=2.0,
+        replicate_timeout_seconds=30.0,
+    )
+
+
+def replicate_api(
+    make_api: Callable[..., Api], replicate_fake: FakeReplicate, **settings: object
+) -> Api:
+    """An API whose generations go to the fake Replicate, polled every 50 ms."""
     return make_api(
         replicate_api_token=TOKEN,
         replicate_base_url=replicate_fake.url,
         replicate_poll_seconds=0.05,
-        replicate_http_timeout_seconds=2.0,
-        replicate_timeout_seconds=30.0,
+        **settings,
     )
 
 
@@ -141,12 +152,7 @@ def test_prediction_that_never_finishes_is_cancelled(
     make_api: Callable[..., Api], replicate_fake: FakeReplicate
 ) -> None:
     replicate_fake.behaviour.polls_until_done = 10**9
-    api = make_api(
-        replicate_api_token=TOKEN,
-        replicate_base_url=replicate_fake.url,
-        replicate_poll_seconds=0.05,
-        replicate_timeout_seconds=0.5,
-    )
+    api = replicate_api(make_api, replicate_fake, replicate_timeout_seconds=0.5)
     job = generate(api)
     assert job["status"] == "failed"
     assert "timed out after 0.5 s" in str(job["error"])
@@ -157,11 +163,7 @@ def test_delete_cancels_the_prediction(
     make_api: Callable[..., Api], replicate_fake: FakeReplicate
 ) -> None:
     replicate_fake.behaviour.polls_until_done = 10**9
-    api = make_api(
-        replicate_api_token=TOKEN,
-        replicate_base_url=replicate_fake.url,
-        replicate_poll_seconds=0.05,
-    )
+    api = replicate_api(make_api, replicate_fake)
     job_id = api.client.post("/api/v1/generations", json={"prompt": "slow"}).json()["id"]
     deadline = time.monotonic() + 30
     while not replicate_fake.polls or max(replicate_fake.polls.values()) < 2:
