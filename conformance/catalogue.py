@@ -56,3 +56,18 @@ CHECKS: dict[str, str] = {
 }
 
 SECTIONS = ("IMG", "FS", "FF", "RUN", "SPA", "LOG", "DEP")
+
+# The seed document's own nine smoke tests, each answered by the checks that decide it
+# (`pytest --image=X -m seed` runs just these and prints the seed's names).
+SEED: dict[str, tuple[str, ...]] = {
+    "image exists": ("IMG-SIZE",),
+    "container starts": ("RUN-STARTS",),
+    "container becomes healthy": ("RUN-DOCKER-HEALTHY",),
+    "health endpoint responds": ("RUN-READY", "RUN-HEALTH-BODY"),
+    "FFmpeg is installed": ("FF-PRESENT",),
+    "Python 3.13 is present": ("FS-PYTHON",),
+    "running as non-root": ("IMG-USER", "FS-PID1-USER"),
+    "API routes respond": ("SPA-API-PRECEDENCE",),
+    "no errors in logs": ("LOG-CLEAN",),
+}
+SEED_IDS = frozenset(check_id for ids in SEED.values() for check_id in ids)

@@ -150,6 +150,14 @@ def evaluate(report: dict[str, Any], image_id: str, policy: Policy) -> Verdict:
     if not checks:
         raise Refused("the report contains no checks")
 
+    selection = report.get("selection") or {}
+    if selection.get("complete") is False:  # --check, -k, -m, --deselect, a path subset
+        left_out = sorted(selection.get("left_out") or {})
+        raise Refused(
+            f"the report covers a selection, not the contract: {_named(left_out)} not "
+            "selected (run the whole suite)"
+        )
+
     counted = Counter(check["status"] for check in checks)
     summary = report["summary"]
     for status in STATUSES:

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import CHECKS
+from conformance.catalogue import CHECKS, SEED, SEED_IDS
+from conformance.header import header_lines
+from conformance.selection import SelectionError, keywords, matches, parse_patterns
 from conformance.session import STATE, SuiteState
 from conformance.settings import PROFILE, SETTINGS, resolve, suite_requested
 from conformance.verdict import WAIVED_PREFIX, check_id_of
@@ -39,6 +41,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             **extra,
         )
         parser.addini(setting.ini, f"{setting.help} (see {setting.flag})", default="")
+    group.addoption(
+        "--check",
+        dest="conformance_check",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="run only these checks (repeatable; IDs or globs, e.g. --check 'FS-*'); "
+        "the report is then a selection, never releasable",
+    )
 
 
 def _phase(item: pytest.Item) -> int:
@@ -68,12 +79,17 @@ def _interrupt_on_sigterm() -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(id): the contract check ID this test implements")
     config.addinivalue_line("markers", "browser: needs a headless Chromium")
+    config.addinivalue_line("markers", "seed: one of the seed document's nine smoke tests")
     state = SuiteState()
     config.stash[STATE] = state
-    config.pluginmanager.register(_Recorder(state), "conformance-recorder")
+    config.pluginmanager.register(_Recorder(state, config), "conformance-recorder")
     if not suite_requested(config):
         return
     state.resolved = resolve(config, set(CHECKS))
+    try:
+        state.selection.patterns = parse_patterns(config.getoption("conformance_check"))
+    except SelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if not state.resolved.image:
         raise pytest.UsageError(_NO_IMAGE)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -101,24 +117,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = config.stash.get(STATE, None)
     if state is None or state.resolved is None:
         return None
-    resolved = state.resolved
-    values = resolved.report_values()
-    lines = ["conformance settings (value [source]):"]
-    for key in ("suite.image", "suite.profile", *(f"suite.{s.key}" for s in SETTINGS[1:])):
-        lines.append(f"  {key} = {values[key]['value']!r} [{values[key]['source']}]")
-    for section in ("image", "fs", "ffmpeg", "runtime", "spa", "logs", "deploy"):
-        parts = [
-            f"{key.split('.', 1)[1]}={value['value']!r}"
-            + ("" if value["source"] == "default" else f" [{value['source']}]")
-            for key, value in values.items()
-            if key.startswith(f"{section}.")
-        ]
-        lines.append(f"  [{section}] (default unless marked) " + ", ".join(parts))
-    for check_id, reason in resolved.profile.waivers.items():
-        lines.append(f"  waiver {check_id}: {reason}")
-    return lines
+    return header_lines(state.resolved, verbose=config.get_verbosity() > 0)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Before -k and -m deselect: the ID is a keyword, the seed's checks carry a marker.
+    check_id = check_id_of(item)
+    if check_id is None:
+        return
+    item.extra_keyword_matches.update(keywords(check_id))
+    if check_id in SEED_IDS:
+        item.add_marker(pytest.mark.seed)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -130,9 +142,13 @@ def pytest_collection_modifyitems(
         return  # pytest_collection_finish reports it (a usage error raised here is not clean)
     resolved = state.resolved
     excluded = set(resolved.exclude)
+    patterns = state.selection.patterns
     keep, dropped = [], []
     for item in items:
         check_id = check_id_of(item)
+        if check_id is not None and patterns and not matches(check_id, patterns):
+            dropped.append(item)  # pytest_deselected records it
+            continue
         if check_id in excluded:
             dropped.append(item)
             state.book.not_selected(
@@ -177,8 +193,31 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 class _Recorder:
     """Feeds every check's reports into the session's result book."""
 
-    def __init__(self, state: SuiteState) -> None:
+    def __init__(self, state: SuiteState, config: pytest.Config) -> None:
         self.state = state
+        self.config = config
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        # --check, -k, -m and --deselect all end here; suite.exclude was recorded already.
+        how = self._how_deselected()
+        for item in items:
+            check_id = check_id_of(item)
+            if check_id is not None and self.state.book.results.get(check_id) is None:
+                self.state.selection.leave_out(check_id, how)
+                self.state.book.not_selected(check_id, f"not selected ({how})")
+
+    def _how_deselected(self) -> str:
+        config = self.config
+        ways = []
+        if self.state.selection.patterns:
+            ways.append("--check " + ",".join(self.state.selection.patterns))
+        if config.option.keyword:
+            ways.append(f"-k {config.option.keyword!r}")
+        if config.option.markexpr:
+            ways.append(f"-m {config.option.markexpr!r}")
+        if config.getoption("deselect", None):
+            ways.append("--deselect")
+        return ", ".join(ways) or "deselected"
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         check_id = dict(report.user_properties).get("check_id")
@@ -204,8 +243,29 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         counts[result.status] = counts.get(result.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     terminalreporter.write_line(f"conformance: {summary}; suite wall time {wall:.1f} s")
+    if state.selection.left_out:
+        terminalreporter.write_line(
+            f"conformance: a selection ({len(CHECKS) - len(state.selection.left_out)} of "
+            f"{len(CHECKS)} checks): not a releasable report"
+        )
+    if "seed" in (config.option.markexpr or ""):
+        _seed_summary(terminalreporter, state)
     for path in state.written:
         terminalreporter.write_line(f"conformance report: {path}")
+
+
+def _seed_summary(terminalreporter: Any, state: SuiteState) -> None:
+    """The seed's nine tests by their own names, each with the checks that decide it."""
+    terminalreporter.write_line("seed smoke tests:")
+    for name, ids in SEED.items():
+        statuses = [
+            state.book.results[i].status if i in state.book.results else "not run" for i in ids
+        ]
+        worst = next(
+            (s for s in ("failed", "error", "not run", "skipped", "waived") if s in statuses),
+            "passed",
+        )
+        terminalreporter.write_line(f"  {worst.upper():7} {name} ({', '.join(ids)})")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

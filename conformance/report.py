@@ -85,6 +85,8 @@ class ResultBook:
             result.message = _message(report)
 
     def finish(self) -> list[CheckResult]:
+        for check_id in CHECKS:  # a path subset never collects the rest: say so
+            self.not_selected(check_id, "not selected (not collected in this run)")
         for result in self.results.values():
             statuses = list(result.items.values())
             if "pending" in statuses:
@@ -107,6 +109,7 @@ def build_report(
     started_at: datetime,
     finished_at: datetime,
     duration_s: float,
+    selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     summary = {"total": len(results)} | {
         s: 0 for s in ("passed", "failed", "waived", "skipped", "error")
@@ -122,7 +125,12 @@ def build_report(
         "finished_at": finished_at.isoformat(),
         "duration_s": round(duration_s, 2),
         "summary": summary,
-        "green": summary["failed"] == 0 and summary["error"] == 0 and summary["total"] > 0,
+        "selection": selection or {"complete": True, "checks": [], "left_out": {}},
+        # A selection is never green, however its checks went: it is not the contract.
+        "green": summary["failed"] == 0
+        and summary["error"] == 0
+        and summary["total"] > 0
+        and (selection is None or bool(selection.get("complete"))),
         "checks": [r.as_json() for r in results],
     }
     return seal(report)
@@ -139,9 +147,19 @@ def _cell(text: str | None, limit: int = 160) -> str:
 def markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     verdict = "green" if report["green"] else "NOT green"
+    selection = report.get("selection") or {}
     lines = [
         f"## Conformance: `{report['image']['ref']}` is {verdict}",
         "",
+    ]
+    if selection.get("left_out"):
+        left_out = selection["left_out"]
+        lines += [
+            f"**A selection, not a releasable report:** {len(left_out)} of {s['total']} checks "
+            f"were not selected ({', '.join(sorted(set(left_out.values())))}).",
+            "",
+        ]
+    lines += [
         f"Image `{report['image']['id']}` · {s['passed']} passed · {s['failed']} failed · "
         f"{s['error']} errors · {s['waived']} waived · {s['skipped']} skipped · "
         f"{report['duration_s']:.1f} s",

@@ -13,6 +13,7 @@ import pytest
 
 from conformance.container import Lab, RunSpec
 from conformance.report import ResultBook
+from conformance.selection import Selection
 from conformance.settings import Resolved
 
 
@@ -25,6 +26,7 @@ class SuiteState:
     image_attrs: dict[str, Any] = field(default_factory=dict)
     selected_ids: list[str] = field(default_factory=list)
     book: ResultBook = field(default_factory=ResultBook)
+    selection: Selection = field(default_factory=Selection)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started_mono: float = field(default_factory=time.monotonic)
     written: list[Path] = field(default_factory=list)

@@ -70,6 +70,20 @@ class Resolved:
     ready_timeout_s: float
     keep_containers: bool
     sources: dict[str, str] = field(default_factory=dict)  # key -> option|env|ini|profile|default
+    rootdir: Path = field(default_factory=Path.cwd)  # pytest's rootdir
+
+    def deploy_path(self, key: str) -> Path | None:
+        """A deploy artifact (deploy.<key>): relative to the profile file that sets it,
+        otherwise to pytest's rootdir; None when the profile sets it to ""."""
+        raw = str(getattr(self.profile.deploy, key))
+        if not raw:
+            return None
+        path = Path(raw).expanduser()
+        if path.is_absolute():
+            return path
+        from_profile = self.profile.path and self.profile.sources[f"deploy.{key}"] == "profile"
+        base = self.profile.path.parent if from_profile and self.profile.path else self.rootdir
+        return base / path
 
     def report_values(self) -> dict[str, dict[str, Any]]:
         values: dict[str, dict[str, Any]] = {
@@ -156,4 +170,4 @@ def resolve(config: pytest.Config, check_ids: set[str]) -> Resolved:
     unknown = sorted(set(values["exclude"]) - check_ids)
     if unknown:
         raise pytest.UsageError(f"exclude: unknown check ID {unknown[0]} (see docs/checks.md)")
-    return Resolved(profile=profile, sources=sources, **values)
+    return Resolved(profile=profile, sources=sources, rootdir=Path(config.rootpath), **values)

@@ -63,7 +63,7 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
     )
     lab.keep = resolved.keep_containers
     state.lab = lab
-    state.specs = specs(profile, Path(config.invocation_params.dir))
+    state.specs = specs(profile, resolved.deploy_path("compose_file"))
     state.active = True
     runnable = [i for i in items if not i.get_closest_marker("skip")]
     for item in items:
@@ -106,13 +106,16 @@ def finish_suite(config: pytest.Config, state: SuiteState) -> None:
         "values": resolved.report_values(),
         "waivers": dict(resolved.profile.waivers),
     }
+    results = state.book.finish()
+    ran = {r.id for r in results if not (r.message or "").startswith("not selected")}
     report = build_report(
-        state.book.finish(),
+        results,
         image,
         profile,
         state.started_at,
         finished,
         time.monotonic() - state.started_mono,
+        selection=state.selection.as_json(ran),
     )
     state.written = write(
         report, resolved.json_report, resolved.markdown_report, Path(config.invocation_params.dir)

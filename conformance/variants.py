@@ -78,8 +78,8 @@ def _compose_env(raw: Any) -> dict[str, str]:
     return {str(k): interpolate(v) for k, v in (raw or {}).items()}
 
 
-def specs(profile: Profile, base: Path) -> dict[str, RunSpec]:
-    """Every variant's RunSpec; ``base`` resolves the profile's relative file paths."""
+def specs(profile: Profile, compose_file: Path | None) -> dict[str, RunSpec]:
+    """Every variant's RunSpec (the compose one only when its file can be read)."""
     env = app_env(profile)
     rt = profile.runtime
     result = {
@@ -117,10 +117,10 @@ def specs(profile: Profile, base: Path) -> dict[str, RunSpec]:
             "idle", env, publish=False, wait="running", kwargs={"entrypoint": ["sleep", "infinity"]}
         ),
     }
+    if compose_file is None:
+        return result
     try:
-        service = load_compose_service(
-            base / profile.deploy.compose_file, profile.deploy.compose_service
-        )
+        service = load_compose_service(compose_file, profile.deploy.compose_service)
     except DeployFileError:
         return result  # DEP-COMPOSE reports the problem
     tmpfs = service.get("tmpfs") or []

@@ -10,6 +10,7 @@ import pytest
 from conformance.container import Lab, Started
 from conformance.fixtures import PasswdEntry
 from conformance.profile import Profile
+from conformance.settings import Resolved
 from conformance.variants import (
     DeployFileError,
     interpolate,
@@ -23,6 +24,19 @@ def _health_argv(command: list[str]) -> list[str]:
     if command and command[0] == "CMD-SHELL":
         return ["/bin/sh", "-c", " ".join(command[1:])]
     return command[1:] if command and command[0] == "CMD" else command
+
+
+def _artifact(conformance: Resolved, key: str, what: str, check: Check) -> Path:
+    """The artifact's path, or a one-line failure naming the profile key."""
+    __tracebackhide__ = True
+    path = conformance.deploy_path(key)
+    if path is None:
+        check.fail(
+            f"no {what} configured (profile deploy.{key} is empty)",
+            f"a {what}",
+            f"set deploy.{key} in the profile, or exclude {check.id} with a reason",
+        )
+    return path
 
 
 def _uid(spec: str, passwd: dict[str, PasswdEntry]) -> str:
@@ -39,17 +53,19 @@ def test_ecs_task_definition(
     image_config: dict[str, Any],
     image_passwd: dict[str, PasswdEntry],
     contract: Profile,
-    base_dir: Path,
+    conformance: Resolved,
     check: Check,
 ) -> None:
     dep, port = contract.deploy, contract.image.port
+    path = _artifact(conformance, "ecs_task_definition", "ECS task definition", check)
     try:
-        task, container = load_ecs_container(base_dir / dep.ecs_task_definition, dep.ecs_container)
+        task, container = load_ecs_container(path, dep.ecs_container)
     except DeployFileError as exc:
         check.fail(
             str(exc),
             "a readable task definition",
-            "fix the path in the profile (deploy.*) or the file",
+            "fix deploy.ecs_task_definition (relative to the profile file, or to pytest's "
+            "rootdir without one) or the file",
         )
     problems = []
     ports = [m.get("containerPort") for m in container.get("portMappings") or []]
@@ -90,21 +106,24 @@ def test_ecs_task_definition(
 @pytest.mark.check("DEP-COMPOSE")
 def test_compose_service(
     lab: Lab,
-    compose_run: Started,
+    compose_run: Started | None,
     image_config: dict[str, Any],
     contract: Profile,
-    base_dir: Path,
+    conformance: Resolved,
     check: Check,
 ) -> None:
     dep, port = contract.deploy, contract.image.port
+    path = _artifact(conformance, "compose_file", "compose file", check)
     try:
-        service = load_compose_service(base_dir / dep.compose_file, dep.compose_service)
+        service = load_compose_service(path, dep.compose_service)
     except DeployFileError as exc:
         check.fail(
             str(exc),
             "a readable compose file",
-            "fix the path in the profile (deploy.*) or the file",
+            "fix deploy.compose_file (relative to the profile file, or to pytest's rootdir "
+            "without one) or the file",
         )
+    assert compose_run is not None, "the compose file was read, so its variant exists"
     problems = []
     container_ports = [
         interpolate(p).rsplit(":", 1)[-1].split("/")[0] for p in service.get("ports") or []

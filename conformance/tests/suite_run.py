@@ -86,11 +86,12 @@ def run_suite(
     *args: str,
     timeout_s: float = 600,
     env: dict[str, str] | None = None,
+    cwd: Path = REPO,
 ) -> SuiteRun:
     cmd = suite_command(image, report, *args)
     with subprocess.Popen(
         cmd,
-        cwd=REPO,
+        cwd=cwd,
         env=clean_env(**(env or {})),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,8 +1,10 @@
 """The gate on reports written by the suite itself, not built by hand.
 
 The suite's image-metadata checks (no container needed) run against two tiny
-images: one that meets those rules and one that does not. The gate must push
-the first on the suite's own green report and refuse the second by check ID.
+images: one that meets those rules and one that does not; every other check is
+excluded explicitly, which the gate accepts only with --allow-skip for each. The
+gate must push the first on the suite's own green report and refuse the second by
+check ID, and refuse any report of a selection (a path subset here).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import docker
 import pytest
 
+from conformance.catalogue import CHECKS
 from conformance.tests.registry import (
     REPORT_KEY,
     GateImage,
@@ -34,6 +37,8 @@ pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-reg
 __all__ = ["docker_client", "registry"]  # fixtures used by name
 
 IMAGE_CHECKS = "conformance/checks/test_image.py"
+NOT_IMAGE = sorted(i for i in CHECKS if not i.startswith("IMG-"))
+ALLOW_NOT_IMAGE = [arg for check_id in NOT_IMAGE for arg in ("--allow-skip", check_id)]
 # What the image-metadata rules of the contract ask for, in docker import --change form.
 CONFORMING_CHANGES = [
     "USER appuser",
@@ -68,11 +73,13 @@ def suite_images(docker_client: docker.DockerClient) -> Iterator[tuple[GateImage
     remove_images(docker_client, (good, bad))
 
 
-def run_suite(image: GateImage, report: Path) -> dict[str, Any]:
-    """The suite's metadata checks as CI runs them, writing its sealed JSON report."""
+def run_suite(image: GateImage, report: Path, *subset: str) -> dict[str, Any]:
+    """The suite's metadata checks as CI runs them, writing its sealed JSON report:
+    every other check excluded (or, given ``subset``, only those test paths collected)."""
     env = {**os.environ, "CONFORMANCE_REPORT_KEY": REPORT_KEY}
+    select = list(subset) or [f"--conformance-exclude={','.join(NOT_IMAGE)}"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", IMAGE_CHECKS,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select,
          f"--image={image.ref}", f"--conformance-json={report}"],
         capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=300,
     )  # fmt: skip
@@ -85,13 +92,13 @@ def test_the_suites_green_report_is_pushed(
 ) -> None:
     good, _ = suite_images
     report = run_suite(good, tmp_path / "conformance.json")
-    failing = [c["id"] for c in report["checks"] if c["status"] != "passed"]
+    failing = [c["id"] for c in report["checks"] if c["status"] not in ("passed", "skipped")]
     assert report["green"] and not failing, f"the test image no longer meets {failing}"
     repo_path = f"gate-tests/real-{uuid.uuid4().hex[:8]}"
 
     gate = run_gate(
         "--image", good.ref, "--report", str(tmp_path / "conformance.json"),
-        "--repository", f"{registry.host}/{repo_path}", "--tag", "abc1234",
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "abc1234", *ALLOW_NOT_IMAGE,
     )  # fmt: skip
 
     assert gate.returncode == 0, gate.stderr
@@ -112,7 +119,7 @@ def test_the_suites_red_report_is_refused_by_check_id(
 
     gate = run_gate(
         "--image", bad.ref, "--report", str(tmp_path / "conformance.json"),
-        "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t", *ALLOW_NOT_IMAGE,
     )  # fmt: skip
 
     assert gate.returncode == 1
@@ -133,4 +140,21 @@ def test_the_good_images_report_does_not_cover_the_bad_image(
     )  # fmt: skip
     assert gate.returncode == 1
     assert f"the report is for image {good.id}" in gate.reason
+    assert repo_path not in registry.catalog()
+
+
+def test_a_report_of_a_selection_is_refused_naming_what_is_missing(
+    registry: LocalRegistry, suite_images: tuple[GateImage, GateImage], tmp_path: Path
+) -> None:
+    good, _ = suite_images
+    report = run_suite(good, tmp_path / "conformance.json", IMAGE_CHECKS)
+    assert report["selection"]["complete"] is False
+    repo_path = f"gate-tests/real-{uuid.uuid4().hex[:8]}"
+    gate = run_gate(
+        "--image", good.ref, "--report", str(tmp_path / "conformance.json"),
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t", *ALLOW_NOT_IMAGE,
+    )  # fmt: skip
+    assert gate.returncode == 1
+    assert "the report covers a selection, not the contract: " in gate.reason
+    assert NOT_IMAGE[0] in gate.reason
     assert repo_path not in registry.catalog()

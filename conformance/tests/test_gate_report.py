@@ -53,6 +53,9 @@ def test_a_green_report_passes_and_is_summarised() -> None:
         (make_report(IMAGE_ID, summary={"total": 3}), "summary lacks integer counts"),
         (make_report(IMAGE_ID, green="yes"), "green is not true/false"),
         (make_report(IMAGE_ID, profile={"waivers": ["IMG-SIZE"]}), "profile.waivers"),
+        (make_report(IMAGE_ID, selection={"complete": False, "left_out": {
+            "IMG-PORT": "--check IMG-SIZE", "IMG-USER": "-k 'IMG_SIZE'"}}),
+         "a selection, not the contract: IMG-PORT, IMG-USER not selected"),
     ],
 )  # fmt: skip
 def test_refusals(report: dict[str, Any], reason: str) -> None:

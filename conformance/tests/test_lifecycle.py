@@ -185,3 +185,30 @@ def test_stale_containers_of_dead_sessions_are_swept(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             stale.remove(force=True)
+
+
+def test_from_an_empty_directory_each_deploy_check_fails_in_one_line(tmp_path: Path) -> None:
+    """No deploy files where pytest runs: DEP-* fail naming the profile key, no ERROR."""
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    run = run_suite(BASE_IMAGE, tmp_path / "r.json", "--check=DEP-*", "-rfE", cwd=empty)
+    assert run.report is not None, run.output[-3000:]
+    assert " error" not in run.output and "ERROR" not in run.output, run.output[-3000:]
+    for check_id, key in (("DEP-ECS", "ecs_task_definition"), ("DEP-COMPOSE", "compose_file")):
+        result = run.check(check_id)
+        assert result["status"] == "failed", result
+        assert f"not found (profile deploy.{key})" in result["message"].splitlines()[0]
+        assert str(empty) in result["message"]
+    assert run.report["selection"]["complete"] is False
+    assert leftovers(run.pid) == []
+
+
+def test_check_runs_one_check_and_its_report_is_a_selection(tmp_path: Path) -> None:
+    run = run_suite(BASE_IMAGE, tmp_path / "r.json", "--check", "IMG-SIZE")
+    assert run.report is not None, run.output[-3000:]
+    ran = [c["id"] for c in run.report["checks"] if c["status"] == "passed"]
+    assert ran == ["IMG-SIZE"]
+    assert run.report["green"] is False
+    left_out = run.report["selection"]["left_out"]
+    assert len(left_out) == len(CHECKS) - 1 and set(left_out.values()) == {"--check IMG-SIZE"}
+    assert "a selection (1 of" in run.output

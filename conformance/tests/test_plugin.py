@@ -106,8 +106,12 @@ def test_precedence_option_env_ini_profile_default(
     assert "suite.ready_timeout_s = 12.5 [profile]" in out
     assert "suite.keep_containers = False [default]" in out
     assert "suite.profile = " in out and "fork.toml" in out
-    assert "port=9000 [profile]" in out
-    assert "user='appuser'," in out  # a default, unmarked
+    assert "  [image]\n    port = 9000 [profile]\n" in out
+    assert "user = 'appuser'" not in out  # a default: counted, listed only with -v
+    assert "profile values at the reference defaults (-v lists them)" in out
+    assert all(len(line) <= 100 for line in out.splitlines() if line.startswith(" "))
+    verbose = run("--collect-only", "-v", "--image=from-option:tag").stdout.str()
+    assert "    user = 'appuser' [default]" in verbose
 
 
 def test_bare_image_option_collects_the_packaged_checks(run: Runner) -> None:
@@ -165,12 +169,14 @@ def test_results_become_a_sealed_report_with_waivers() -> None:
     assert by_id["IMG-PORT"]["status"] == "failed"
     assert by_id["IMG-USER"]["status"] == "error"  # selected, never reported: the run ended early
     assert by_id["IMG-LAYERS"]["status"] == "skipped"
+    # every catalogue ID is in the report; the 44 never collected are not selected
+    assert by_id["IMG-WORKDIR"]["message"] == "not selected (not collected in this run)"
     assert report["summary"] == {
-        "total": 5,
+        "total": len(CHECKS),
         "passed": 1,
         "failed": 1,
         "waived": 1,
-        "skipped": 1,
+        "skipped": len(CHECKS) - 4,
         "error": 1,
     }
     assert report["green"] is False
@@ -199,3 +205,69 @@ def test_every_check_id_has_a_check() -> None:
         }
     assert found - set(CHECKS) == set(), "a check carries an ID the contract does not have"
     assert set(CHECKS) - found <= {"SPA-BROWSER"}, "a contract ID has no check"
+
+
+def _collected(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.stdout.lines if "::test_" in line]
+
+
+def test_check_selects_by_id_and_glob(run: Runner) -> None:
+    one = _collected(run("--collect-only", "-q", "--image=any:tag", "--check", "IMG-SIZE"))
+    assert one == ["conformance/checks/test_image.py::test_size"] or (
+        len(one) == 1 and one[0].endswith("test_image.py::test_size")
+    )
+    fs = _collected(run("--collect-only", "-q", "--image=any:tag", "--check", "fs-*"))
+    assert len(fs) == sum(1 for i in CHECKS if i.startswith("FS-"))
+    both = _collected(run("--collect-only", "-q", "--image=any:tag", "--check=IMG-SIZE,IMG-PORT"))
+    assert len(both) == 2
+
+
+def test_check_naming_nothing_is_a_one_line_error(run: Runner) -> None:
+    _one_line_error(run("--image=any:tag", "--check", "IMG-NOPE*"), "--check IMG-NOPE*")
+
+
+@pytest.mark.parametrize("expression", ["IMG-SIZE", "IMG_SIZE", "img_size"])
+def test_k_selects_a_check_by_its_id(run: Runner, expression: str) -> None:
+    selected = _collected(run("--collect-only", "-q", "--image=any:tag", "-k", expression))
+    assert len(selected) == 1 and selected[0].endswith("test_image.py::test_size"), selected
+
+
+def test_seed_marker_selects_the_seeds_nine_tests(run: Runner) -> None:
+    from conformance.catalogue import SEED, SEED_IDS
+
+    assert len(SEED) == 9 and set(CHECKS) >= SEED_IDS
+    selected = _collected(run("--collect-only", "-q", "--image=any:tag", "-m", "seed"))
+    assert len(selected) == len(SEED_IDS), selected
+
+
+def test_deploy_paths_resolve_against_the_profile_that_sets_them(tmp_path: Path) -> None:
+    from conformance.profile import load_profile
+    from conformance.settings import Resolved
+
+    fork = tmp_path / "fork" / "conformance.toml"
+    fork.parent.mkdir()
+    fork.write_text('[deploy]\ncompose_file = "../compose/app.yml"\n')
+    profile = load_profile(fork)
+    resolved = Resolved(
+        profile=profile,
+        image="x",
+        json_report="",
+        markdown_report="",
+        exclude=[],
+        ready_timeout_s=1.0,
+        keep_containers=False,
+        rootdir=tmp_path / "root",
+    )
+    assert resolved.deploy_path("compose_file") == fork.parent / "../compose/app.yml"
+    # not set by the fork's profile: the default, relative to pytest's rootdir
+    assert resolved.deploy_path("ecs_task_definition") == (
+        tmp_path / "root" / "deploy/ecs-task-definition.json"
+    )
+    empty = tmp_path / "none.toml"
+    empty.write_text('[deploy]\necs_task_definition = ""\n')
+    assert (
+        Resolved(**{**resolved.__dict__, "profile": load_profile(empty)}).deploy_path(
+            "ecs_task_definition"
+        )
+        is None
+    )
