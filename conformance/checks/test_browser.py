@@ -209,13 +209,27 @@ def spa_browser(contract: Profile) -> BrowserSettings:
     return settings_from(contract)
 
 
+# Tried after the profile's spa.browser_executable, in this order.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_HINT = "Debian: apt-get install chromium; or set spa.browser_executable"
+
+
+def find_chromium(configured: str) -> str | None:
+    """The profile's browser if it is there, else the first Chromium-like one on PATH."""
+    for name in (configured, *CHROMIUM_NAMES):
+        found = shutil.which(name) if name else None
+        if found:
+            return found
+    return None
+
+
 def chromium_path(configured: str) -> str:
     """The Chromium to drive, or a skip naming what to install (the host's fault)."""
-    executable = shutil.which(configured)
+    executable = find_chromium(configured)
     if executable is None:
         pytest.skip(
-            f"SPA-BROWSER needs Chromium: {configured} not found "
-            "(Debian: apt-get install chromium; or set spa.browser_executable)"
+            f"SPA-BROWSER needs Chromium: neither {configured} nor any of "
+            f"{', '.join(CHROMIUM_NAMES)} found ({CHROMIUM_HINT})"
         )
     return executable
 

@@ -5,11 +5,11 @@ part of the exactly-one-ID mutant run.)"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from conformance.tests import prereq
 from conformance.tests.suite_run import BASE_IMAGE, MUTANTS, SuiteRun, build_mutant, run_suite
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
@@ -24,9 +24,8 @@ BROWSER_MUTANTS = {
 
 @pytest.fixture(scope="module", autouse=True)
 def needs_a_browser() -> None:
-    if shutil.which("chromium") is None:
-        pytest.skip("no Chromium on this host (Debian: apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    prereq.chromium()
+    prereq.module("playwright.sync_api", "pip install 'ai-video-conformance[browser]'")
 
 
 def browser_check(image: str, report: Path) -> tuple[SuiteRun, dict[str, str]]:

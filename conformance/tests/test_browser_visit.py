@@ -3,7 +3,6 @@ error, a failed request or a missing view (real Chromium, no Docker)."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,10 +16,12 @@ from conformance.checks.test_browser import (
     Visit,
     advice,
     chromium_path,
+    find_chromium,
     is_api_answer,
     screenshot_name,
     visit,
 )
+from conformance.tests import prereq
 
 BASE = "http://127.0.0.1:1"
 
@@ -75,10 +76,8 @@ def server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def context() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no Chromium on this host (Debian: apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    executable = prereq.chromium()
+    sync_api = prereq.module("playwright.sync_api", "pip install 'ai-video-conformance[browser]'")
     with sync_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         ctx = browser.new_context()
@@ -147,6 +146,40 @@ def test_advice_names_the_most_basic_cause() -> None:
     assert "JavaScript errors" in advice([seen("/jobs", [], ["boom"])], BASE, "/api/")
 
 
-def test_no_chromium_is_a_skip_that_says_what_to_install() -> None:
+def _fake_browsers(folder: Path, *names: str) -> None:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(0o755)
+
+
+def test_no_chromium_is_a_skip_that_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
         chromium_path("/nonexistent/chromium")
+
+
+def test_chromium_is_found_by_the_profile_then_by_known_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    _fake_browsers(bin_dir, "google-chrome", "chromium-browser")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert find_chromium("/nonexistent/chromium") == str(bin_dir / "chromium-browser")
+    _fake_browsers(tmp_path / "own", "my-chrome")
+    assert find_chromium(str(tmp_path / "own" / "my-chrome")) == str(tmp_path / "own/my-chrome")
+
+
+def test_a_missing_prerequisite_fails_where_it_is_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("conformance.tests.prereq.find_chromium", lambda configured: None)
+    monkeypatch.delenv(prereq.REQUIRED_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        prereq.chromium()
+    monkeypatch.setenv(prereq.REQUIRED_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        prereq.chromium()

@@ -18,6 +18,7 @@ import pytest
 
 from conformance.gate_registry import EcrRegistry, ecr_auth_config, ecr_registry
 from conformance.gate_report import Refused
+from conformance.tests import prereq
 from conformance.tests.registry import (
     ECR_ACCOUNT,
     ECR_LOGIN,
@@ -30,9 +31,9 @@ from conformance.tests.registry import (
 )
 from conformance.tests.test_gate_registry import run_gate
 
-# boto3 and moto come with tox -e gate; elsewhere this module is skipped, not broken.
-pytest.importorskip("boto3")
-pytest.importorskip("moto.server")
+# boto3 and moto come with tox -e gate (an error there if missing); elsewhere a skip.
+prereq.module("boto3", "pip install boto3 (tox -e gate installs it)")
+prereq.module("moto.server", "pip install 'moto[server]' (tox -e gate installs it)")
 pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
 __all__ = ["docker_client", "ecr_like_registry", "gate_images"]  # fixtures used by name
 
