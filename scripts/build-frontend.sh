@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the SPA into frontend/dist (content-hashed files under assets/).
+# Builds the SPA into frontend/dist (content-hashed files under assets/), installing
+# its npm dependencies when the lock file changed.
+#   usage: scripts/build-frontend.sh [--test]   --test: run the Vitest suite instead
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -13,6 +15,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log "installing frontend dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   echo "$want" >"$stamp"
+fi
+if [ "${1:-}" = --test ]; then
+  log "frontend tests (vitest)"
+  exec npm test --silent
 fi
 log "building the frontend"
 npm run --silent build >/dev/null

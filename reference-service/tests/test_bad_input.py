@@ -32,10 +32,23 @@ def test_non_video_file(api: Api, tmp_path: Path) -> None:
 
 
 def test_image_is_not_a_video(api: Api, tmp_path: Path) -> None:
-    from tests.media import ffmpeg
+    from tests.media import host_tool
 
     image = tmp_path / "still.png"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:duration=1", "-frames:v", "1", str(image))
+    host_tool(
+        "ffmpeg",
+        [
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64:duration=1",
+            "-frames:v",
+            "1",
+            str(image),
+        ],
+    )
     assert_rejected(api, api.upload(image), 415, "unsupported_media")
 
 

@@ -9,32 +9,63 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
+import docker
+import docker.errors
 import httpx
+import pytest
+
+from tests.media import Runner
 
 IMAGE = os.environ.get("SERVICE_IMAGE", "ai-video-backend:latest")
 LABEL = "ai-video-reference-service-tests"
+# Set by the tox env that exists for these tests: there a missing daemon or image fails.
+REQUIRED = os.environ.get("TESTS_REQUIRE_PREREQUISITES") == "1"
+
+
+def missing(what: str) -> NoReturn:
+    """A prerequisite is absent: an error where these tests are the point, else a skip."""
+    if REQUIRED:
+        pytest.fail(what, pytrace=False)
+    pytest.skip(what)
 
 
 def docker_client() -> Any:
-    """The docker SDK client, or None when there is no daemon or no SDK."""
+    """The docker SDK client of a daemon that answers, and an image to test."""
     try:
-        import docker
-
         client = docker.from_env()
         client.ping()
-    except Exception:
-        return None
+    except docker.errors.DockerException as exc:
+        missing(f"no Docker daemon answers ({exc}): start one (scripts/ensure-docker.sh)")
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        missing(f"image {IMAGE} is not built: scripts/build-backend.sh builds it")
     return client
 
 
-def image_present(client: Any, image: str = IMAGE) -> bool:
-    try:
-        client.images.get(image)
-    except Exception:
-        return False
-    return True
+def image_tool(client: Any, workdir: Path) -> Runner:
+    """Runs the image's own ffmpeg/ffprobe on files in ``workdir`` (mounted at the same
+    path, as the caller's uid): the host needs no FFmpeg of its own."""
+
+    def run(tool: str, args: list[str]) -> str:
+        output = client.containers.run(
+            IMAGE,
+            args,
+            entrypoint=[tool],
+            user=f"{os.getuid()}:{os.getgid()}",
+            volumes={str(workdir): {"bind": str(workdir), "mode": "rw"}},
+            labels={LABEL: "1"},
+            network_disabled=True,
+            remove=True,
+            stdout=True,
+            stderr=False,
+        )
+        return bytes(output).decode()
+
+    return run
 
 
 @dataclass

@@ -12,26 +12,20 @@ import httpx
 import pytest
 
 from tests.integration.container import (
-    IMAGE,
     RunningService,
     docker_client,
-    image_present,
+    image_tool,
     run_service,
     wait_job,
 )
-from tests.media import make_clip, probe
+from tests.media import Runner, make_clip, probe
 
 pytestmark = pytest.mark.container
 
 
 @pytest.fixture(scope="module")
 def docker() -> Any:
-    client = docker_client()
-    if client is None:
-        pytest.skip("no Docker daemon reachable (docker SDK could not ping it)")
-    if not image_present(client):
-        pytest.skip(f"image {IMAGE} is not built (scripts/build-backend.sh builds it)")
-    return client
+    return docker_client()
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +35,22 @@ def service(docker: Any) -> Iterator[RunningService]:
 
 
 @pytest.fixture(scope="module")
-def clip_720p(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(
-        tmp_path_factory.mktemp("it") / "clip720.mp4", seconds=5, size="1280x720", rate=30
-    )
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("it")
+
+
+@pytest.fixture(scope="module")
+def tool(docker: Any, workdir: Path) -> Runner:
+    return image_tool(docker, workdir)
+
+
+@pytest.fixture(scope="module")
+def clip_720p(workdir: Path, tool: Runner) -> Path:
+    return make_clip(workdir / "clip720.mp4", run=tool, seconds=5, size="1280x720", rate=30)
 
 
 def test_upload_poll_download_ffprobe(
-    service: RunningService, clip_720p: Path, tmp_path: Path
+    service: RunningService, clip_720p: Path, workdir: Path, tool: Runner
 ) -> None:
     with clip_720p.open("rb") as handle:
         response = httpx.post(
@@ -60,9 +62,9 @@ def test_upload_poll_download_ffprobe(
     job = wait_job(service.url, response.json()["id"])
     assert job["status"] == "succeeded", job["error"]
 
-    result = tmp_path / "result.mp4"
+    result = workdir / "result.mp4"
     result.write_bytes(httpx.get(service.url + job["result"]["file_url"], timeout=60).content)
-    fields = probe(result)
+    fields = probe(result, run=tool)
     assert fields["streams.stream.0.codec_name"] == "h264"
     assert (fields["streams.stream.0.width"], fields["streams.stream.0.height"]) == (
         "1280",
