@@ -29,6 +29,9 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
+from conformance.probes.errors import FactError
+from conformance.probes.filesystem import ImageFilesystem
+
 LABEL_SESSION = "io.ai-video-conformance.session"
 LABEL_HOST = "io.ai-video-conformance.host"
 LABEL_PID = "io.ai-video-conformance.pid"
@@ -303,6 +306,8 @@ class Lab:
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Started]] = {}
         self._health: dict[str, Future[HealthWatch]] = {}
+        self._filesystem: Future[ImageFilesystem] | None = None
+        self.fs_wanted: tuple[str, ...] = ("/etc/passwd", "/etc/group")  # files whose text is kept
 
     @property
     def labels(self) -> dict[str, str]:
@@ -341,6 +346,27 @@ class Lab:
                 started = self._futures[name]
                 self._health[name] = spawn(lambda: self._watch(started.result(), deadline_s))
             return self._health[name]
+
+    def image_filesystem(self) -> Future[ImageFilesystem]:
+        """The image's filesystem, exported once (in the background) from a created,
+        never started container."""
+        with self._lock:
+            if self._filesystem is None:
+                self._filesystem = spawn(self._export)
+            return self._filesystem
+
+    def _export(self) -> ImageFilesystem:
+        try:
+            container = self.create_stopped(command=["true"], entrypoint=[])
+        except (docker.errors.APIError, RuntimeError) as exc:
+            raise FactError(f"no container of the image could be created: {exc}") from None
+        try:
+            return ImageFilesystem.from_tar(container.export(), self.fs_wanted)
+        except docker.errors.APIError as exc:
+            raise FactError(f"the engine could not export the image's files: {exc}") from None
+        finally:
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
 
     def create_stopped(self, **kwargs: Any) -> Container:
         """A created, never started container (to read files of the image)."""
@@ -392,19 +418,6 @@ class Lab:
             watch.status = health.get("Status")
             watch.log = health.get("Log") or []
         return watch
-
-    # -- exec -----------------------------------------------------------------
-    def exec(
-        self, container: Container, cmd: list[str], user: str = "", timeout_s: float = 60.0
-    ) -> tuple[int | None, str]:
-        """(exit code or None on timeout, output) of a command run inside the container."""
-        future = spawn(lambda: container.exec_run(cmd, user=user, demux=False))
-        try:
-            result = future.result(timeout=timeout_s)
-        except TimeoutError:
-            return None, f"(no answer within {timeout_s:.0f} s)"
-        output = (result.output or b"").decode(errors="replace")
-        return result.exit_code, output
 
     # -- cleanup --------------------------------------------------------------
     def close(self) -> None:

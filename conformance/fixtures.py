@@ -1,22 +1,23 @@
-"""Fixtures the checks use: image metadata, the app container and its variants,
-hosts to run commands in it (testinfra), an HTTP client, and shared measurements."""
+"""Fixtures that hand facts to the checks: image metadata, the image's filesystem, the
+app container and its variants, programs of the image run by argv, an HTTP client,
+and shared measurements. The gathering itself lives in conformance/probes/."""
 
 from __future__ import annotations
 
-import io
-import shlex
-import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import docker.errors
 import httpx
 import pytest
 import testinfra
 
-from conformance.container import HealthWatch, Lab, Started
+from conformance.container import HealthWatch, Lab, Started, last_log_lines
+from conformance.probes import FactError, tools
+from conformance.probes.accounts import PasswdEntry, parse_passwd, supplementary_gids
+from conformance.probes.filesystem import DEFAULT_PATH, ImageFilesystem, writable_by
+from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.session import STATE, SuiteState
 from conformance.settings import Resolved
@@ -68,44 +69,66 @@ def image_history(lab: Lab) -> list[dict[str, Any]]:
     return list(lab.client.api.history(lab.image))
 
 
-@dataclass(frozen=True)
-class PasswdEntry:
-    name: str
-    uid: int
-    gid: int
-    home: str
-    shell: str
-
-
-def read_image_file(lab: Lab, path: str) -> str | None:
-    """A file of the image, read from a created (never started) container."""
-    container = lab.create_stopped(command=["true"], entrypoint=[])
+# -- the image's filesystem (exported, never started: no shell needed) -----------------
+def _fact(gather: Any) -> Any:
+    """The gathered fact, or an error naming why it could not be established."""
+    __tracebackhide__ = True
     try:
-        stream, _ = container.get_archive(path)
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            member = tar.next()
-            handle = tar.extractfile(member) if member else None
-            return handle.read().decode(errors="replace") if handle else None
-    except docker.errors.NotFound:
-        return None
-    finally:
-        container.remove(force=True)
-
-
-def parse_passwd(text: str) -> dict[str, PasswdEntry]:
-    entries = {}
-    for line in text.splitlines():
-        parts = line.split(":")
-        if len(parts) >= 7 and parts[2].isdigit() and parts[3].isdigit():
-            entries[parts[0]] = PasswdEntry(
-                parts[0], int(parts[2]), int(parts[3]), parts[5], parts[6]
-            )
-    return entries
+        return gather()
+    except FactError as exc:
+        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def image_passwd(lab: Lab) -> dict[str, PasswdEntry]:
-    return parse_passwd(read_image_file(lab, "/etc/passwd") or "")
+def image_fs(request: pytest.FixtureRequest) -> ImageFilesystem:
+    """Every path of the image with mode and owner, plus passwd, group and index.html."""
+    lab = _state(request).lab
+    assert lab is not None
+    return _fact(lambda: lab.image_filesystem().result())
+
+
+@pytest.fixture(scope="session")
+def image_passwd(image_fs: ImageFilesystem) -> dict[str, PasswdEntry]:
+    return parse_passwd(_fact(lambda: image_fs.read_text("/etc/passwd")))
+
+
+@pytest.fixture(scope="session")
+def search_path(image_config: dict[str, Any]) -> str:
+    """The image's own PATH (Docker's default when it sets none)."""
+    for item in image_config.get("Env") or []:
+        if item.startswith("PATH="):
+            return str(item[5:])
+    return DEFAULT_PATH
+
+
+def find_account(passwd: dict[str, PasswdEntry], user: str) -> PasswdEntry | None:
+    """The passwd entry of a user given by name or by numeric UID."""
+    name = user.split(":", 1)[0]
+    if name in passwd:
+        return passwd[name]
+    if name.isdigit():
+        return next((e for e in passwd.values() if e.uid == int(name)), None)
+    return None
+
+
+@dataclass(frozen=True)
+class Account:
+    """The app user as the image defines it: uid and every group it is in."""
+
+    entry: PasswdEntry
+    gids: frozenset[int]
+
+
+@pytest.fixture(scope="session")
+def app_account(
+    image_fs: ImageFilesystem, image_passwd: dict[str, PasswdEntry], contract: Profile
+) -> Account:
+    """The app user; checks that need it are blocked by FS-APPUSER when it is missing."""
+    entry = find_account(image_passwd, contract.image.user)
+    if entry is None:
+        blocked("FS-APPUSER", f"user {contract.image.user} is not in the image's /etc/passwd")
+    groups = _fact(lambda: image_fs.read_text("/etc/group"))
+    return Account(entry, frozenset({entry.gid} | supplementary_gids(groups, entry.name)))
 
 
 @pytest.fixture(scope="session")
@@ -149,13 +172,9 @@ def app(app_start: Started) -> Started:
 
 @pytest.fixture(scope="session")
 def image_host(app: Started, contract: Profile) -> Any:
-    """testinfra host running commands as the app user in the app container."""
+    """A testinfra host in the app container, as the app user, for a team's own checks.
+    (The suite's checks use none: testinfra's docker backend needs a shell.)"""
     return testinfra.get_host(f"docker://{contract.image.user}@{app.container.id}")
-
-
-@pytest.fixture(scope="session")
-def root_host(app: Started) -> Any:
-    return testinfra.get_host(f"docker://root@{app.container.id}")
 
 
 @pytest.fixture(scope="session")
@@ -240,83 +259,109 @@ def stopped_app(app: Started, contract: Profile) -> StopResult:
 
 
 @pytest.fixture(scope="session")
-def unwritable_dirs(image_host: Any, contract: Profile) -> list[str]:
-    """The profile's data directories the app user cannot write to."""
+def unwritable_dirs(
+    image_fs: ImageFilesystem, app_account: Account, contract: Profile
+) -> list[str]:
+    """The profile's data directories the app user cannot write to (or that are missing)."""
     failing = []
     for path in contract.fs.writable_dirs:
-        probe = shlex.quote(f"{path}/.conformance-write-probe")
-        if image_host.run(f"touch {probe} && rm -f {probe}").rc != 0:
+        entry = image_fs.lookup(path)
+        if entry is None or entry.kind != "dir":
+            failing.append(f"{path} (missing)")
+        elif not writable_by(entry, app_account.entry.uid, set(app_account.gids)):
             failing.append(path)
     return failing
 
 
-# -- FFmpeg ----------------------------------------------------------------------
+# -- programs of the image, by argv, in the idle container (nothing serving there) ----
+ToolRunner = Callable[..., ToolRun]
+
+
 @pytest.fixture(scope="session")
-def ffmpeg_ready(image_host: Any) -> None:
-    for tool in ("ffmpeg", "ffprobe"):
-        if image_host.run(f"{tool} -hide_banner -version").rc != 0:
-            blocked("FF-PRESENT", f"{tool} does not run as the app user")
+def run_tool(idle_run: Started, contract: Profile) -> ToolRunner:
+    """Runs a program of the image as the app user in the suite's idle container."""
+    if not idle_run.running():
+        pytest.fail(
+            "could not establish the fact: the idle container (the image with its server "
+            f"replaced by an idle {contract.fs.python}) did not stay up: "
+            f"{' '.join(last_log_lines(idle_run.container, 3).split())}",
+            pytrace=False,
+        )
+
+    def run(argv: list[str], timeout_s: float = 120.0) -> ToolRun:
+        __tracebackhide__ = True
+        return _fact(lambda: tools.run(idle_run.container, argv, contract.image.user, timeout_s))
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_versions(run_tool: ToolRunner) -> dict[str, ToolRun]:
+    return {tool: run_tool([tool, "-hide_banner", "-version"]) for tool in ("ffmpeg", "ffprobe")}
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_ready(ffmpeg_versions: dict[str, ToolRun]) -> None:
+    for tool, result in ffmpeg_versions.items():
+        if not result.ok:
+            blocked("FF-PRESENT", f"{tool} does not run as the app user ({result.why()})")
 
 
 @dataclass(frozen=True)
 class Transcode:
-    rc: int
+    rc: int | None
     seconds: float
     output: str
     probe: dict[str, Any] | None
 
 
-def transcode_command(contract: Profile, out: str) -> str:
+def transcode_argv(contract: Profile, out: str) -> list[str]:
     clip = contract.ffmpeg.clip_s
-    return (
-        "ffmpeg -hide_banner -loglevel error -y "
-        f"-f lavfi -i testsrc=duration={clip}:size=320x240:rate=25 "
-        f"-f lavfi -i sine=frequency=440:duration={clip} "
-        f"-c:v libx264 -pix_fmt yuv420p -c:a aac -shortest {shlex.quote(out)}"
-    )
+    return [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc=duration={clip}:size=320x240:rate=25",
+        "-f", "lavfi", "-i", f"sine=frequency=440:duration={clip}",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out,
+    ]  # fmt: skip
 
 
-def probe_command(out: str) -> str:
-    return (
-        "ffprobe -v error -show_entries stream=codec_type,codec_name:format=duration "
-        f"-of json {shlex.quote(out)}"
-    )
+def probe_argv(path: str) -> list[str]:
+    return [
+        "ffprobe", "-v", "error", "-show_entries",
+        "stream=codec_type,codec_name:format=duration", "-of", "json", path,
+    ]  # fmt: skip
 
 
-def run_transcode(run: Any, contract: Profile, tag: str) -> Transcode:
-    """Encode a generated clip with ``run`` (a command runner) and probe the result."""
+def probe_streams(run: ToolRunner, path: str) -> dict[str, Any] | None:
+    """ffprobe's streams and duration of a file in the container, or None."""
     import json
 
+    result = run(probe_argv(path))
+    if not result.ok:
+        return None
+    try:
+        return dict(json.loads(result.stdout))
+    except ValueError:
+        return None
+
+
+def run_transcode(run: ToolRunner, contract: Profile, tag: str) -> Transcode:
+    """Encode a generated clip into the temp dir with ``run`` and probe the result."""
     out = f"{contract.ffmpeg.temp_dir}/conformance-{tag}.mp4"
-    t0 = time.monotonic()
-    rc, output = run(transcode_command(contract, out))
-    seconds = time.monotonic() - t0
-    probe = None
-    if rc == 0:
-        prc, text = run(probe_command(out))
-        if prc == 0:
-            try:
-                probe = json.loads(text)
-            except ValueError:
-                probe = None
-    run(f"rm -f {shlex.quote(out)}")
-    return Transcode(rc, seconds, output, probe)
+    result = run(transcode_argv(contract, out))
+    probe = probe_streams(run, out) if result.ok else None
+    return Transcode(result.rc, result.seconds, result.why() if not result.ok else "", probe)
 
 
 @pytest.fixture(scope="session")
-def transcode_result(image_host: Any, contract: Profile, ffmpeg_ready: None) -> Transcode:
-    def run(cmd: str) -> tuple[int, str]:
-        result = image_host.run(cmd)
-        return result.rc, result.stdout + result.stderr
-
-    return run_transcode(run, contract, "transcode")
+def transcode_result(run_tool: ToolRunner, contract: Profile, ffmpeg_ready: None) -> Transcode:
+    return run_transcode(run_tool, contract, "transcode")
 
 
 # -- SPA -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def index_html(image_host: Any, contract: Profile) -> str:
+def index_html(image_fs: ImageFilesystem, contract: Profile) -> str:
     path = f"{contract.fs.frontend_dir}/index.html"
-    index = image_host.file(path)
-    if not index.exists:
+    if image_fs.lookup(path) is None:
         blocked("FS-FRONTEND", f"{path} is missing")
-    return str(index.content_string)
+    return str(_fact(lambda: image_fs.read_text(path)))

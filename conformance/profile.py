@@ -73,6 +73,7 @@ class Ffmpeg:
     filters: list[str]
     temp_dir: str
     clip_s: float
+    duration_tolerance_s: float
     transcode_max_s: float
     video_api: bool
     video_api_path: str

@@ -62,6 +62,7 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
         resolved.ready_timeout_s,
     )
     lab.keep = resolved.keep_containers
+    lab.fs_wanted += (f"{profile.fs.frontend_dir}/index.html",)
     state.lab = lab
     state.specs = specs(profile, resolved.deploy_path("compose_file"))
     state.active = True
@@ -76,6 +77,8 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
     }
     if needed & {"hardened", "min_resources", "static_off", "bad_config", "compose"}:
         needed.add("app")
+    if any("image_fs" in getattr(item, "fixturenames", []) for item in runnable):
+        lab.image_filesystem()  # exported in the background while containers start
     # The app first, timed on a quiet machine; then the variants one after another.
     previous = None
     for name in ("app", "idle", "bad_config", "static_off", "hardened", "min_resources", "compose"):

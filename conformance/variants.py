@@ -25,6 +25,9 @@ VARIANT_FIXTURES = {
 }
 
 
+IDLE_SCRIPT = "import signal; signal.pause()"
+
+
 def app_env(profile: Profile) -> dict[str, str]:
     return {**profile.runtime.env, **profile.logs.run_secrets, "LOG_LEVEL": "INFO"}
 
@@ -112,9 +115,16 @@ def specs(profile: Profile, compose_file: Path | None) -> dict[str, RunSpec]:
             publish=False,
             wait="exit",
             timeout_s=rt.bad_config_timeout_s,
+            kwargs={"network_mode": "none"},
         ),
+        # The image with its server replaced by an idle interpreter (no `sleep` needed,
+        # as in an image without coreutils): programs of the image run here by argv.
         "idle": RunSpec(
-            "idle", env, publish=False, wait="running", kwargs={"entrypoint": ["sleep", "infinity"]}
+            "idle",
+            env,
+            publish=False,
+            wait="running",
+            kwargs={"entrypoint": [profile.fs.python, "-c", IDLE_SCRIPT], "network_mode": "none"},
         ),
     }
     if compose_file is None:

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from conformance.container import Lab, Started
-from conformance.fixtures import PasswdEntry
+from conformance.container import Started
+from conformance.probes import FactError, tools
+from conformance.probes.accounts import PasswdEntry
+from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.settings import Resolved
 from conformance.variants import (
@@ -39,6 +41,13 @@ def _artifact(conformance: Resolved, key: str, what: str, check: Check) -> Path:
     return path
 
 
+def _run(started: Started, argv: list[str], user: str) -> ToolRun:
+    try:
+        return tools.run(started.container, argv, user)
+    except FactError as exc:
+        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+
+
 def _uid(spec: str, passwd: dict[str, PasswdEntry]) -> str:
     user = spec.split(":", 1)[0]
     return (
@@ -48,7 +57,6 @@ def _uid(spec: str, passwd: dict[str, PasswdEntry]) -> str:
 
 @pytest.mark.check("DEP-ECS")
 def test_ecs_task_definition(
-    lab: Lab,
     app: Started,
     image_config: dict[str, Any],
     image_passwd: dict[str, PasswdEntry],
@@ -86,9 +94,9 @@ def test_ecs_task_definition(
         problems.append(f"user {ecs_user} vs the image's {contract.image.user} (UID {app_uid})")
     command = (container.get("healthCheck") or {}).get("command") or []
     if command:
-        rc, output = lab.exec(app.container, _health_argv(command), user=ecs_user or image_user)
-        if rc != 0:
-            problems.append(f"health command {command} exited {rc}: {output.strip()[:120]}")
+        result = _run(app, _health_argv(command), ecs_user or image_user)
+        if not result.ok:
+            problems.append(f"health command {command}: {result.why(120)}")
     else:
         problems.append("no healthCheck command")
     check.expect(
@@ -105,7 +113,6 @@ def test_ecs_task_definition(
 
 @pytest.mark.check("DEP-COMPOSE")
 def test_compose_service(
-    lab: Lab,
     compose_run: Started | None,
     image_config: dict[str, Any],
     contract: Profile,
@@ -139,9 +146,9 @@ def test_compose_service(
             f"the image does not serve with the service's settings: {compose_run.problem}"
         )
     elif test:
-        rc, output = lab.exec(compose_run.container, _health_argv(test))
-        if rc != 0:
-            problems.append(f"healthcheck {test} exited {rc}: {output.strip()[:120]}")
+        result = _run(compose_run, _health_argv(test), "")
+        if not result.ok:
+            problems.append(f"healthcheck {test}: {result.why(120)}")
     check.expect(
         not problems,
         "; ".join(problems) or f"port {port}, serves with the service's settings, healthcheck ok",

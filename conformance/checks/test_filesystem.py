@@ -1,26 +1,27 @@
-"""FS: inside the running app container, as the app user (testinfra)."""
+"""FS: the image's filesystem (exported, no shell needed), PID 1's identity read by
+the engine, and the image's Python run by argv in the suite's idle container."""
 
 from __future__ import annotations
 
-import shlex
+import json
 from typing import Any
 
 import pytest
 
-from conformance.fixtures import parse_passwd
+from conformance.fixtures import Account, ToolRunner, find_account
+from conformance.probes import FactError
+from conformance.probes.accounts import PasswdEntry
+from conformance.probes.filesystem import ImageFilesystem, writable_by
+from conformance.probes.process import ProcessIdentity, pid1_identity
 from conformance.profile import Profile
-from conformance.verdict import Check
-
-
-def _passwd(host: Any) -> dict[str, Any]:
-    return parse_passwd(host.file("/etc/passwd").content_string)
+from conformance.verdict import Check, blocked
 
 
 @pytest.mark.check("FS-APPUSER")
-def test_app_user(image_host: Any, contract: Profile, check: Check) -> None:
+def test_app_user(image_passwd: dict[str, PasswdEntry], contract: Profile, check: Check) -> None:
     fs = contract.fs
     user = contract.image.user
-    entry = _passwd(image_host).get(user)
+    entry = find_account(image_passwd, user)
     fix = (
         f"create it with `useradd --uid 10001 --gid 10001 --home-dir {fs.home} "
         f"--no-create-home --shell /usr/sbin/nologin {user}`"
@@ -42,26 +43,40 @@ def test_app_user(image_host: Any, contract: Profile, check: Check) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def pid1(app_start: Any) -> ProcessIdentity:
+    """PID 1 of the app container as started (serving or not), read by the engine."""
+    if not app_start.running():
+        app_start.container.reload()
+        blocked(
+            "RUN-STARTS",
+            f"the app container exited with code {app_start.container.attrs['State']['ExitCode']}"
+            ": PID 1 has no identity to read",
+        )
+    try:
+        return pid1_identity(app_start.container)
+    except FactError as exc:
+        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+
+
 @pytest.mark.check("FS-PID1-USER")
-def test_pid1_user(root_host: Any, contract: Profile, check: Check) -> None:
-    status = root_host.file("/proc/1/status").content_string
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    uids = fields.get("Uid", "").split()
-    gids = fields.get("Gid", "").split()
-    cmdline = root_host.run("tr '\\0' ' ' < /proc/1/cmdline").stdout.strip()
-    entry = _passwd(root_host).get(contract.image.user)
-    want_uid = entry.uid if entry else -1
-    want_gid = entry.gid if entry else -1
-    measured = f"PID 1 `{cmdline}` runs as uid {'/'.join(uids)} gid {'/'.join(gids)}"
+def test_pid1_user(
+    pid1: ProcessIdentity, app_account: Account, contract: Profile, check: Check
+) -> None:
+    want = app_account.entry
+    measured = (
+        f"PID 1 `{pid1.command[:80]}` runs as uid {'/'.join(map(str, pid1.uids))} "
+        f"gid {'/'.join(map(str, pid1.gids))}"
+    )
+    # Never root, whatever the profile says: an invariant of the contract.
     check.expect(
-        bool(uids)
-        and all(int(u) == want_uid for u in uids)
-        and all(int(g) == want_gid for g in gids),
+        0 not in pid1.uids
+        and all(uid == want.uid for uid in pid1.uids)
+        and all(gid == want.gid for gid in pid1.gids),
         measured,
-        f"uid {want_uid} gid {want_gid} ({contract.image.user}, its own group; never root)",
+        f"uid {want.uid} gid {want.gid} ({contract.image.user}, its own group; never root)",
         f"run the server as `USER {contract.image.user}:{contract.image.user}`, without a "
-        "root group "
-        "or a privileged wrapper",
+        "root group or a privileged wrapper",
     )
 
 
@@ -80,43 +95,59 @@ def test_data_dirs_writable(unwritable_dirs: list[str], contract: Profile, check
 
 
 @pytest.mark.check("FS-READONLY-CODE")
-def test_code_read_only(image_host: Any, contract: Profile, check: Check) -> None:
-    writable = []
-    for path in contract.fs.readonly_dirs:
-        found = image_host.run(f"find {shlex.quote(path)} -writable -print 2>/dev/null | head -3")
-        writable += found.stdout.split()
+def test_code_read_only(
+    image_fs: ImageFilesystem, app_account: Account, contract: Profile, check: Check
+) -> None:
+    missing = [path for path in contract.fs.readonly_dirs if not image_fs.is_dir(path)]
+    writable = [
+        entry.path
+        for path in contract.fs.readonly_dirs
+        for entry in image_fs.under(path)
+        if entry.kind in ("file", "dir")
+        and writable_by(entry, app_account.entry.uid, set(app_account.gids))
+    ]
+    fix = (
+        "leave code and venv owned by root (COPY without --chown, no chmod) so a compromised "
+        "app cannot rewrite itself"
+    )
+    if missing:
+        check.fail(
+            f"{', '.join(missing)} not in the image",
+            f"directories {', '.join(contract.fs.readonly_dirs)} (profile fs.readonly_dirs)",
+            "point fs.readonly_dirs at the image's code and venv, or " + fix,
+        )
     check.expect(
         not writable,
         f"writable by {contract.image.user}: {', '.join(writable[:5])}"
+        + (f" and {len(writable) - 5} more" if len(writable) > 5 else "")
         if writable
-        else "none writable",
+        else f"none of {sum(1 for p in contract.fs.readonly_dirs for _ in image_fs.under(p))} "
+        "entries writable",
         f"nothing under {', '.join(contract.fs.readonly_dirs)} writable by {contract.image.user}",
-        "leave code and venv owned by root (COPY without --chown, no chmod) so a compromised "
-        "app cannot rewrite itself",
+        fix,
     )
 
 
 @pytest.mark.check("FS-NO-BUILD-TOOLS")
-def test_no_build_tools(image_host: Any, contract: Profile, check: Check) -> None:
-    found = []
-    for tool in contract.fs.build_tools:
-        result = image_host.run(f"command -v {shlex.quote(tool)}")
-        if result.rc == 0 and result.stdout.strip():
-            found.append(result.stdout.strip())
+def test_no_build_tools(
+    image_fs: ImageFilesystem, search_path: str, contract: Profile, check: Check
+) -> None:
+    found = [
+        located
+        for tool in contract.fs.build_tools
+        if (located := image_fs.which(tool, search_path)) is not None
+    ]
     check.expect(
         not found,
-        f"found {', '.join(found)}" if found else "none found",
+        f"found {', '.join(found)}" if found else f"none on PATH {search_path}",
         f"none of {', '.join(contract.fs.build_tools)}",
         "install build tools only in a builder stage and copy its outputs into the runtime stage",
     )
 
 
 @pytest.mark.check("FS-NO-CACHES")
-def test_no_caches(root_host: Any, contract: Profile, check: Check) -> None:
-    globs = " ".join(contract.fs.cache_globs)
-    found = root_host.run(
-        f'for p in {globs}; do [ -e "$p" ] && echo "$p"; done; true'
-    ).stdout.split()
+def test_no_caches(image_fs: ImageFilesystem, contract: Profile, check: Check) -> None:
+    found = [path for pattern in contract.fs.cache_globs for path in image_fs.glob(pattern)]
     check.expect(
         not found,
         f"left behind: {', '.join(found[:5])}" + (" …" if len(found) > 5 else "")
@@ -128,10 +159,11 @@ def test_no_caches(root_host: Any, contract: Profile, check: Check) -> None:
 
 
 @pytest.mark.check("FS-SETUID")
-def test_no_setuid(root_host: Any, contract: Profile, check: Check) -> None:
-    found = root_host.run("find / -xdev -type f -perm /6000 2>/dev/null").stdout.split()
-    unexpected = [path for path in found if path not in contract.fs.setuid_allowlist]
-    sudo = root_host.run("command -v sudo").stdout.strip()
+def test_no_setuid(
+    image_fs: ImageFilesystem, search_path: str, contract: Profile, check: Check
+) -> None:
+    unexpected = [p for p in image_fs.setuid_files() if p not in contract.fs.setuid_allowlist]
+    sudo = image_fs.which("sudo", search_path)
     if sudo:
         unexpected.append(sudo)
     check.expect(
@@ -143,16 +175,55 @@ def test_no_setuid(root_host: Any, contract: Profile, check: Check) -> None:
     )
 
 
+# One run of the image's Python gathers what FS-PYTHON and FS-PIP-CHECK read: its
+# version, `pip check` (or, without pip, the same from importlib.metadata), and which
+# required modules fail to import.
+_PYTHON_FACTS = """
+import importlib, importlib.metadata as md, json, re, subprocess, sys
+modules = json.loads(sys.argv[1])
+facts = {"version": "%d.%d" % sys.version_info[:2], "imports": {}}
+try:
+    import pip  # noqa: F401
+    done = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
+    facts["pip_check"] = "" if done.returncode == 0 else (done.stdout + done.stderr).strip()
+except ImportError:
+    names = {(d.metadata["Name"] or "").lower().replace("_", "-") for d in md.distributions()}
+    problems = []
+    for d in md.distributions():
+        for req in d.requires or []:
+            if ";" in req:
+                continue
+            name = re.split(r"[\\s<>=!~\\[(]", req, maxsplit=1)[0].lower().replace("_", "-")
+            if name not in names:
+                problems.append(f"{d.metadata['Name']} requires {name}, which is not installed.")
+    facts["pip_check"] = "\\n".join(problems)
+for module in modules:
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        facts["imports"][module] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(facts))
+"""
+
+
+@pytest.fixture(scope="session")
+def python_facts(run_tool: ToolRunner, contract: Profile) -> dict[str, Any]:
+    python = contract.fs.python
+    result = run_tool([python, "-c", _PYTHON_FACTS, json.dumps(contract.fs.required_modules)])
+    if result.missing:
+        return {"missing": f"no `{python}` in the image"}
+    try:
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    except (ValueError, IndexError):
+        pytest.fail(
+            f"could not establish the fact: `{python}` gave no answer ({result.why()})",
+            pytrace=False,
+        )
+
+
 @pytest.mark.check("FS-PYTHON")
-def test_python_version(image_host: Any, contract: Profile, check: Check) -> None:
-    result = image_host.run(
-        f"{contract.fs.python} -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'"
-    )
-    version = (
-        result.stdout.strip()
-        if result.rc == 0
-        else f"no `{contract.fs.python}` ({result.stderr.strip()})"
-    )
+def test_python_version(python_facts: dict[str, Any], contract: Profile, check: Check) -> None:
+    version = python_facts.get("version") or python_facts.get("missing")
     check.expect(
         version == contract.fs.python_version,
         f"Python {version}",
@@ -162,37 +233,16 @@ def test_python_version(image_host: Any, contract: Profile, check: Check) -> Non
     )
 
 
-# pip check without pip: requirements of every installed distribution, markers ignored.
-_PIP_CHECK_FALLBACK = """
-import importlib.metadata as md, re
-names = {(d.metadata['Name'] or '').lower().replace('_', '-') for d in md.distributions()}
-for d in md.distributions():
-    for req in d.requires or []:
-        if ';' in req:
-            continue
-        name = re.split(r'[\\s<>=!~\\[(]', req, maxsplit=1)[0].lower().replace('_', '-')
-        if name not in names:
-            print(f"{d.metadata['Name']} requires {name}, which is not installed.")
-"""
-
-
 @pytest.mark.check("FS-PIP-CHECK")
-def test_pip_check_and_imports(image_host: Any, contract: Profile, check: Check) -> None:
-    python = contract.fs.python
-    result = image_host.run(f"{python} -m pip check")
-    if "No module named pip" in result.stderr:
-        fallback = image_host.run(f"{python} -c {shlex.quote(_PIP_CHECK_FALLBACK)}")
-        problems = fallback.stdout.strip() or (fallback.stderr.strip() if fallback.rc else "")
-    else:
-        problems = "" if result.rc == 0 else (result.stdout + result.stderr).strip()
-    failed_imports = []
-    for module in contract.fs.required_modules:
-        if image_host.run(f"{python} -c {shlex.quote(f'import {module}')}").rc != 0:
-            failed_imports.append(module)
+def test_pip_check_and_imports(
+    python_facts: dict[str, Any], contract: Profile, check: Check
+) -> None:
+    failed_imports = sorted(python_facts.get("imports") or {})
     measured = "; ".join(
         part
         for part in (
-            problems.replace("\n", "; "),
+            python_facts.get("missing", ""),
+            str(python_facts.get("pip_check") or "").replace("\n", "; "),
             f"cannot import {', '.join(failed_imports)}" if failed_imports else "",
         )
         if part
@@ -206,11 +256,11 @@ def test_pip_check_and_imports(image_host: Any, contract: Profile, check: Check)
 
 
 @pytest.mark.check("FS-FRONTEND")
-def test_frontend_bundle(image_host: Any, contract: Profile, check: Check) -> None:
+def test_frontend_bundle(image_fs: ImageFilesystem, contract: Profile, check: Check) -> None:
     root = contract.fs.frontend_dir
-    has_index = image_host.file(f"{root}/index.html").is_file
-    assets = image_host.run(f"ls -A {shlex.quote(root)}/assets 2>/dev/null | wc -l").stdout.strip()
-    count = int(assets or 0)
+    index = image_fs.lookup(f"{root}/index.html")
+    has_index = index is not None and index.kind == "file"
+    count = len(image_fs.listdir(f"{root}/assets"))
     check.expect(
         has_index and count > 0,
         f"index.html {'present' if has_index else 'missing'}, {count} files in assets/",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conformance.fixtures import PasswdEntry
+from conformance.probes.accounts import PasswdEntry
 from conformance.profile import Profile
 from conformance.verdict import Check
 

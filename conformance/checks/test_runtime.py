@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.container import HealthWatch, Lab, Started, last_log_lines
+from conformance.container import HealthWatch, Started, last_log_lines
 from conformance.fixtures import StopResult, health_deadline_s, run_transcode
+from conformance.probes import FactError, tools
+from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.verdict import Check, blocked
 
@@ -79,17 +81,20 @@ def test_health_body(http: httpx.Client, contract: Profile, check: Check) -> Non
     )
 
 
-def _run_healthcheck(
-    lab: Lab, started: Started, argv: list[str], timeout_s: float
-) -> tuple[int | None, str]:
-    return lab.exec(started.container, argv, timeout_s=timeout_s)
+def _run_healthcheck(started: Started, argv: list[str], timeout_s: float) -> tuple[int | None, str]:
+    """The image's own probe, run as the image's user in a running container."""
+    try:
+        result = tools.run(started.container, argv, timeout_s=timeout_s)
+    except FactError as exc:
+        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+    return result.rc, result.why() if not result.ok else result.stdout
 
 
 @pytest.mark.check("RUN-HEALTHCHECK-CMD")
 def test_healthcheck_command_succeeds(
-    lab: Lab, app: Started, healthcheck_test: list[str], healthcheck_timeout_s: float, check: Check
+    app: Started, healthcheck_test: list[str], healthcheck_timeout_s: float, check: Check
 ) -> None:
-    rc, output = _run_healthcheck(lab, app, healthcheck_test, healthcheck_timeout_s)
+    rc, output = _run_healthcheck(app, healthcheck_test, healthcheck_timeout_s)
     check.expect(
         rc == 0,
         f"`{' '.join(healthcheck_test)}` exited {rc}: {output.strip()[:160]}",
@@ -101,7 +106,6 @@ def test_healthcheck_command_succeeds(
 
 @pytest.mark.check("RUN-HEALTHCHECK-REAL")
 def test_healthcheck_fails_without_server(
-    lab: Lab,
     idle_run: Started,
     healthcheck_test: list[str],
     healthcheck_timeout_s: float,
@@ -109,11 +113,11 @@ def test_healthcheck_fails_without_server(
 ) -> None:
     if not idle_run.running():
         pytest.fail(
-            f"the idle container (server replaced by `sleep infinity`) did not stay up: "
+            f"the idle container (server replaced by an idle interpreter) did not stay up: "
             f"{last_log_lines(idle_run.container, 3)}",
             pytrace=False,
         )
-    rc, output = _run_healthcheck(lab, idle_run, healthcheck_test, healthcheck_timeout_s)
+    rc, output = _run_healthcheck(idle_run, healthcheck_test, healthcheck_timeout_s)
     check.expect(
         rc != 0,
         f"with no server running, `{' '.join(healthcheck_test)}` exited {rc}: "
@@ -223,11 +227,11 @@ def test_hardened(hardened_run: Started, contract: Profile, check: Check) -> Non
 
 @pytest.mark.check("RUN-MIN-RESOURCES")
 def test_min_resources(
-    lab: Lab,
     min_resources_run: Started,
     contract: Profile,
     check: Check,
     request: pytest.FixtureRequest,
+    ffmpeg_ready: None,
 ) -> None:
     rt = contract.runtime
     expected = f"serves and transcodes with {rt.min_cpus:g} CPU / {rt.min_memory_mb} MB"
@@ -237,11 +241,11 @@ def test_min_resources(
         state = min_resources_run.container.attrs["State"]
         check.fail(f"{detail} (OOM killed: {state.get('OOMKilled')})", expected, fix)
 
-    def run(cmd: str) -> tuple[int, str]:
-        rc, output = lab.exec(
-            min_resources_run.container, ["/bin/sh", "-c", cmd], user=contract.image.user
-        )
-        return rc if rc is not None else -1, output
+    def run(argv: list[str], timeout_s: float = 120.0) -> ToolRun:
+        try:
+            return tools.run(min_resources_run.container, argv, contract.image.user, timeout_s)
+        except FactError as exc:
+            pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
 
     result = run_transcode(run, contract, "minres")
     if result.rc != 0:

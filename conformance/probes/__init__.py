@@ -1,0 +1,16 @@
+"""Fact gatherers, each without a shell in the image and without pytest.
+
+- ``filesystem``: the image's files, modes and owners from an exported, never
+  started container (passwd, setuid bits, caches, build tools, the SPA bundle).
+- ``accounts``: /etc/passwd and /etc/group as data.
+- ``process``: who PID 1 runs as, read by the engine from outside the container.
+- ``tools``: a program of the image (ffmpeg, ffprobe, python) run by argv, never
+  through ``sh -c``.
+
+A gatherer that cannot establish its fact raises ``FactError`` with a one-line
+reason; a check turns that into *error*, never into "nothing found".
+"""
+
+from conformance.probes.errors import FactError
+
+__all__ = ["FactError"]
