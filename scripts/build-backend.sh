@@ -2,7 +2,9 @@
 # Builds the reference image ai-video-backend:TAG (default: latest): the SPA,
 # the base image (an air-gapped stand-in when python:3.13-slim can't be pulled)
 # and the multi-stage image itself.
-#   usage: scripts/build-backend.sh [TAG]
+#   usage: [TARGET=hardened] scripts/build-backend.sh [TAG]
+# TARGET: a Dockerfile stage to build instead of the default (runtime) image,
+# e.g. hardened, the shell-less one.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -31,12 +33,14 @@ esac
 secret=()
 bundle="$(ca_bundle || true)"
 [ -n "$bundle" ] && secret=(--secret "id=ca,src=$bundle")
+target=()
+[ -n "${TARGET:-}" ] && target=(--target "$TARGET")
 
 docker_cli="$(buildkit_docker)"
-log "building $image (base $base)"
+log "building $image${TARGET:+ (target $TARGET)} (base $base)"
 # BUILD_FLAGS: extra docker build flags, e.g. --no-cache (used by bench/).
 # shellcheck disable=SC2086
 DOCKER_BUILDKIT=1 "$docker_cli" build --progress="${BUILD_PROGRESS:-auto}" ${BUILD_FLAGS:-} \
-  -f reference-service/Dockerfile "${build_args[@]}" "${secret[@]}" -t "$image" .
+  -f reference-service/Dockerfile "${build_args[@]}" "${secret[@]}" "${target[@]}" -t "$image" .
 size=$(docker image inspect -f '{{.Size}}' "$image")
 log "built $image: $((size / 1000000)) MB"
