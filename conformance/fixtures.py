@@ -4,6 +4,7 @@ and shared measurements. The gathering itself lives in conformance/probes/."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.session import STATE, SuiteState
 from conformance.settings import Resolved
+from conformance.variants import VARIANTS, Variant
 from conformance.verdict import Check, blocked
 
 
@@ -183,52 +185,55 @@ def http(app: Started) -> Iterator[httpx.Client]:
         yield client
 
 
-def _gated_variant(request: pytest.FixtureRequest, name: str) -> Started:
-    request.getfixturevalue("app")  # a variant of an app that can't start proves nothing new
-    return _variant(request, name)
+def _variant_fixture(variant: Variant) -> Any:
+    """The session fixture that hands one variant of the table to the checks."""
+
+    def fixture(request: pytest.FixtureRequest) -> Started | None:
+        if variant.name not in _state(request).specs:
+            return None  # e.g. no readable compose file: its check says why, in one line
+        if variant.after_app:
+            request.getfixturevalue("app")
+        return _variant(request, variant.name)
+
+    fixture.__doc__ = f"The {variant.name} container (checks: {', '.join(variant.checks)})."
+    return pytest.fixture(scope="session", name=variant.fixture)(fixture)
+
+
+# One fixture per row of the variant table (the app has its own, below the table's).
+for _row in VARIANTS:
+    if _row.name != "app":
+        globals()[_row.fixture] = _variant_fixture(_row)
 
 
 @pytest.fixture(scope="session")
-def hardened_run(request: pytest.FixtureRequest) -> Started:
-    return _gated_variant(request, "hardened")
-
-
-@pytest.fixture(scope="session")
-def min_resources_run(request: pytest.FixtureRequest) -> Started:
-    return _gated_variant(request, "min_resources")
-
-
-@pytest.fixture(scope="session")
-def static_off_run(request: pytest.FixtureRequest) -> Started:
-    return _gated_variant(request, "static_off")
-
-
-@pytest.fixture(scope="session")
-def bad_config_run(request: pytest.FixtureRequest) -> Started:
-    return _gated_variant(request, "bad_config")
-
-
-@pytest.fixture(scope="session")
-def idle_run(request: pytest.FixtureRequest) -> Started:
-    return _variant(request, "idle")
-
-
-@pytest.fixture(scope="session")
-def compose_run(request: pytest.FixtureRequest) -> Started | None:
-    """The image run with the compose service's settings; None when the compose file
-    cannot be read (DEP-COMPOSE then says why, in one line)."""
-    if "compose" not in _state(request).specs:
-        return None
-    return _gated_variant(request, "compose")
-
-
-@pytest.fixture(scope="session")
-def docker_health(request: pytest.FixtureRequest, app_start: Started) -> HealthWatch:
+def docker_health(
+    request: pytest.FixtureRequest, app_start: Started, contract: Profile
+) -> HealthWatch:
     """Docker's health status of the app container, watched since it started."""
     state = _state(request)
     assert state.lab is not None
     health = state.image_attrs["Config"].get("Healthcheck") or {}
-    return state.lab.watch_health("app", health_deadline_s(health) + 5).result()
+    return state.lab.watch_health("app", health_wait_s(health, contract)).result()
+
+
+def health_bound_s(profile: Profile) -> float:
+    """The longest the contract lets Docker take to report healthy."""
+    image = profile.image
+    return (
+        image.healthcheck_max_start_period_s
+        + image.healthcheck_max_interval_s
+        + image.healthcheck_max_timeout_s
+    )
+
+
+# Docker schedules its probes a little late; this much slack, never more.
+HEALTH_SLACK_S = 5.0
+
+
+def health_wait_s(health: dict[str, Any], profile: Profile) -> float:
+    """How long to follow Docker's health: the image's own deadline, never past the
+    contract's bound (an image declaring a 5-minute interval must not hold the suite)."""
+    return min(health_deadline_s(health), health_bound_s(profile)) + HEALTH_SLACK_S
 
 
 def health_deadline_s(health: dict[str, Any]) -> float:
@@ -296,8 +301,9 @@ def run_tool(idle_run: Started, contract: Profile) -> ToolRunner:
 
 
 @pytest.fixture(scope="session")
-def ffmpeg_versions(run_tool: ToolRunner) -> dict[str, ToolRun]:
-    return {tool: run_tool([tool, "-hide_banner", "-version"]) for tool in ("ffmpeg", "ffprobe")}
+def ffmpeg_versions(run_tool: ToolRunner, contract: Profile) -> dict[str, ToolRun]:
+    """`-version` of each program the profile requires (ffmpeg.tools)."""
+    return {tool: run_tool([tool, "-hide_banner", "-version"]) for tool in contract.ffmpeg.tools}
 
 
 @pytest.fixture(scope="session")
@@ -309,6 +315,7 @@ def ffmpeg_ready(ffmpeg_versions: dict[str, ToolRun]) -> None:
 
 @dataclass(frozen=True)
 class Transcode:
+    path: str  # the encoded file, in the container that made it
     rc: int | None
     seconds: float
     output: str
@@ -332,10 +339,13 @@ def probe_argv(path: str) -> list[str]:
     ]  # fmt: skip
 
 
-def probe_streams(run: ToolRunner, path: str) -> dict[str, Any] | None:
-    """ffprobe's streams and duration of a file in the container, or None."""
+def probe_streams(run: ToolRunner, path: str, ffprobe: bool = True) -> dict[str, Any] | None:
+    """Streams and duration of a file in the container, in ffprobe's JSON shape, or None.
+    Without ffprobe (a profile whose ffmpeg.tools leaves it out) ffmpeg reads them."""
     import json
 
+    if not ffprobe:
+        return ffmpeg_probe(run(["ffmpeg", "-hide_banner", "-i", path]).stderr)
     result = run(probe_argv(path))
     if not result.ok:
         return None
@@ -345,12 +355,29 @@ def probe_streams(run: ToolRunner, path: str) -> dict[str, Any] | None:
         return None
 
 
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)")
+
+
+def ffmpeg_probe(stderr: str) -> dict[str, Any] | None:
+    """What `ffmpeg -i FILE` says of a file (it exits 1: no output given)."""
+    duration = _DURATION.search(stderr)
+    streams = [
+        {"codec_type": kind.lower(), "codec_name": codec} for kind, codec in _STREAM.findall(stderr)
+    ]
+    if duration is None or not streams:
+        return None
+    hours, minutes, seconds = duration.groups()
+    total = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return {"streams": streams, "format": {"duration": str(total)}}
+
+
 def run_transcode(run: ToolRunner, contract: Profile, tag: str) -> Transcode:
     """Encode a generated clip into the temp dir with ``run`` and probe the result."""
     out = f"{contract.ffmpeg.temp_dir}/conformance-{tag}.mp4"
     result = run(transcode_argv(contract, out))
-    probe = probe_streams(run, out) if result.ok else None
-    return Transcode(result.rc, result.seconds, result.why() if not result.ok else "", probe)
+    probe = probe_streams(run, out, "ffprobe" in contract.ffmpeg.tools) if result.ok else None
+    return Transcode(out, result.rc, result.seconds, result.why() if not result.ok else "", probe)
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,13 @@ import docker.errors
 import pytest
 
 from conformance.container import Lab, sweep_stale
-from conformance.fixtures import health_deadline_s
+from conformance.fixtures import health_wait_s
 from conformance.report import build_report, write
 from conformance.session import SuiteState
-from conformance.variants import VARIANT_FIXTURES, specs
+from conformance.variants import VARIANT_BY_FIXTURE, VARIANTS, specs
 from conformance.verdict import check_id_of
+
+REFERENCE_IMAGE = "ai-video-backend"  # the one scripts/build-backend.sh builds
 
 
 def _connect() -> docker.DockerClient:
@@ -36,10 +38,14 @@ def _image(client: docker.DockerClient, ref: str) -> dict[str, Any]:
     try:
         return dict(client.images.get(ref).attrs)
     except docker.errors.ImageNotFound:
-        tag = ref.rsplit(":", 1)[1] if ":" in ref.rsplit("/", 1)[-1] else "latest"
+        name, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+        how = (
+            f"build it (scripts/build-backend.sh {tag or 'latest'})"
+            if name == REFERENCE_IMAGE
+            else "build it (docker build -t " + ref + " ...)"
+        )
         raise pytest.UsageError(
-            f"image {ref} not found locally: build it (scripts/build-backend.sh {tag}) "
-            f"or pull it (docker pull {ref})"
+            f"image {ref} not found locally: {how} or pull it (docker pull {ref})"
         ) from None
     except docker.errors.APIError as exc:
         raise pytest.UsageError(f"image {ref}: {exc.explanation or exc}") from None
@@ -70,24 +76,25 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
     for item in items:
         state.book.expect(check_id_of(item) or item.name, item.nodeid)
     needed = {
-        VARIANT_FIXTURES[name]
+        VARIANT_BY_FIXTURE[name]
         for item in runnable
         for name in getattr(item, "fixturenames", [])
-        if name in VARIANT_FIXTURES
+        if name in VARIANT_BY_FIXTURE
     }
-    if needed & {"hardened", "min_resources", "static_off", "bad_config", "compose"}:
-        needed.add("app")
+    if any(variant.after_app for variant in needed):
+        needed.add(VARIANTS[0])
     if any("image_fs" in getattr(item, "fixturenames", []) for item in runnable):
         lab.image_filesystem()  # exported in the background while containers start
-    # The app first, timed on a quiet machine; then the variants one after another.
+    # In the table's order: the app first, timed on a quiet machine; then the others,
+    # one after another.
     previous = None
-    for name in ("app", "idle", "bad_config", "static_off", "hardened", "min_resources", "compose"):
-        if name in needed and name in state.specs:
-            previous = lab.start(state.specs[name], after=previous)
+    for variant in VARIANTS:
+        if variant in needed and variant.name in state.specs:
+            previous = lab.start(state.specs[variant.name], after=previous)
     health = (state.image_attrs.get("Config") or {}).get("Healthcheck") or {}
     wants_health = any(check_id_of(i) == "RUN-DOCKER-HEALTHY" for i in runnable)
     if wants_health and "app" in needed and health.get("Test") not in (None, [], ["NONE"]):
-        lab.watch_health("app", health_deadline_s(health) + 5)
+        lab.watch_health("app", health_wait_s(health, profile))
 
 
 def finish_suite(config: pytest.Config, state: SuiteState) -> None:

@@ -1,10 +1,13 @@
-"""The run flags of every container the suite starts: the app, and a variant only
-where a check needs different flags."""
+"""Every container the suite starts, declared once as a row of one table: its name,
+the fixture that hands it to checks, the checks that use it, whether it needs the app
+to serve first, and its run flags. The table's order is the start order; fixtures.py
+and startup.py derive everything from it."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +16,54 @@ import yaml
 from conformance.container import RunSpec
 from conformance.profile import Profile
 
-# fixture name -> variant it needs (the plugin starts those ahead of time)
-VARIANT_FIXTURES = {
-    "app_start": "app",
-    "hardened_run": "hardened",
-    "min_resources_run": "min_resources",
-    "static_off_run": "static_off",
-    "bad_config_run": "bad_config",
-    "idle_run": "idle",
-    "compose_run": "compose",
-}
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    fixture: str  # the fixture that hands the started container to checks
+    checks: tuple[str, ...]  # the check IDs that use it (kept honest by a self-test)
+    # Started only once the app serves: a variant of an app that cannot start proves nothing.
+    after_app: bool
+
+
+# The start order: the app first (its start-up is timed on a quiet machine), then the
+# idle container the tool runs need, then the variants one after another.
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "app",
+        "app_start",
+        ("RUN-STARTS", "RUN-READY", "RUN-HEALTH-BODY", "RUN-HEALTHCHECK-CMD", "RUN-DOCKER-HEALTHY",
+         "RUN-DETAILED", "RUN-LATENCY", "RUN-GRACEFUL-STOP", "FS-PID1-USER", "FF-TRANSCODE",
+         "SPA-INDEX", "SPA-FALLBACK", "SPA-ASSETS", "SPA-ASSET-404", "SPA-API-PRECEDENCE",
+         "SPA-TRAVERSAL", "SPA-BROWSER", "LOG-CLEAN", "LOG-STDOUT", "LOG-LEVEL",
+         "DEP-ECS"),
+        after_app=False,
+    ),
+    Variant(
+        "idle",
+        "idle_run",
+        ("RUN-HEALTHCHECK-REAL", "FS-PYTHON", "FS-PIP-CHECK", "FF-PRESENT", "FF-CODECS",
+         "FF-TRANSCODE", "FF-BINDINGS"),
+        after_app=False,
+    ),
+    Variant("bad_config", "bad_config_run", ("RUN-BAD-CONFIG",), after_app=True),
+    Variant("static_off", "static_off_run", ("SPA-DISABLED", "LOG-LEVEL"), after_app=True),
+    Variant("hardened", "hardened_run", ("RUN-HARDENED",), after_app=True),
+    Variant("min_resources", "min_resources_run", ("RUN-MIN-RESOURCES",), after_app=True),
+    Variant("compose", "compose_run", ("DEP-COMPOSE",), after_app=True),
+    Variant("secrets", "secrets_run", ("LOG-NO-SECRETS",), after_app=True),
+)  # fmt: skip
+VARIANT_BY_FIXTURE = {variant.fixture: variant for variant in VARIANTS}
 
 
 IDLE_SCRIPT = "import signal; signal.pause()"
 
 
 def app_env(profile: Profile) -> dict[str, str]:
-    return {**profile.runtime.env, **profile.logs.run_secrets, "LOG_LEVEL": "INFO"}
+    """Every container's environment. The canary secrets go only to the `secrets`
+    container: an app that reacts to a configured token must not change under the
+    other checks."""
+    return {**profile.runtime.env, "LOG_LEVEL": "INFO"}
 
 
 class DeployFileError(ValueError):
@@ -106,6 +140,7 @@ def specs(profile: Profile, compose_file: Path | None) -> dict[str, RunSpec]:
                 "nano_cpus": int(rt.min_cpus * 1e9),
             },
         ),
+        "secrets": RunSpec("secrets", {**env, **profile.logs.run_secrets}),
         "static_off": RunSpec(
             "static_off", {**env, **profile.spa.disable_env, "LOG_LEVEL": profile.logs.quiet_level}
         ),

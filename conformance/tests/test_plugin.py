@@ -63,6 +63,13 @@ def test_a_profile_without_an_image_names_the_option(
         ("[fs]\nwritable_dirs = '/app/temp'\n", ["fork.toml", "fs.writable_dirs", "list"]),
         ("[waivers]\nIMG-LABELS = ''\n", ["fork.toml", "waivers.IMG-LABELS", "reason"]),
         ("[waivers]\nIMG-COLOUR = 'x'\n", ["fork.toml", "waivers.IMG-COLOUR", "unknown check"]),
+        ("[image]\nuser = 'root'\n", ["fork.toml", "image.user = 'root'", "never allows root"]),
+        ("[waivers]\nFS-PID1-USER = 'x'\n", ["fork.toml", "FS-PID1-USER", "no profile can waive"]),
+        ("[ffmpeg]\nrequired = false\n", ["fork.toml", "[ffmpeg] required = false", "reason"]),
+        ("[fs]\nrequired = false\n", ["fork.toml", "unknown key fs.required"]),
+        ("[ffmpeg]\ntools = ['ffprobe']\n", ["fork.toml", "ffmpeg.tools must include 'ffmpeg'"]),
+        ("[ffmpeg]\nbindings = ['pyav']\n", ["fork.toml", "ffmpeg.bindings", "'pyav'"]),
+        ("[image]\nuser = '0:0'\n", ["fork.toml", "image.user = '0'", "never allows root"]),
     ],
 )
 def test_bad_profiles_are_one_line_errors(
@@ -271,3 +278,56 @@ def test_deploy_paths_resolve_against_the_profile_that_sets_them(tmp_path: Path)
         )
         is None
     )
+
+
+def test_the_variant_table_names_the_checks_that_use_each_container(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance.variants import VARIANTS
+    from conformance.verdict import check_id_of
+
+    for name in list(os.environ):
+        if name.startswith("CONFORMANCE_"):
+            monkeypatch.delenv(name)
+    items, _ = pytester.inline_genitems("-p", "no:cacheprovider", "--image=any:tag")
+    for variant in VARIANTS:
+        users = {check_id_of(i) for i in items if variant.fixture in getattr(i, "fixturenames", ())}
+        assert users == set(variant.checks), f"{variant.name}: {sorted(map(str, users))}"
+
+
+def test_a_switched_off_section_is_one_waiver_of_its_checks(tmp_path: Path) -> None:
+    from conformance.catalogue import SWITCHABLE_SECTIONS
+    from conformance.profile import load_profile
+
+    fork = tmp_path / "api-only.toml"
+    fork.write_text(
+        '[ffmpeg]\nrequired = false\nreason = "no media here"\n[runtime]\nhealth_body = true\n'
+    )
+    profile = load_profile(fork, set(CHECKS))
+    assert profile.switched_off == {"ffmpeg": ("no media here", SWITCHABLE_SECTIONS["ffmpeg"])}
+    assert {i for i in CHECKS if i.startswith("FF-")} <= set(profile.waivers)
+    assert profile.waivers["FF-CODECS"] == "[ffmpeg] required = false: no media here"
+    assert profile.runtime.health_body is True  # any JSON value
+    bindings = tmp_path / "no-bindings.toml"
+    bindings.write_text("[ffmpeg]\nbindings = []\n")
+    assert set(load_profile(bindings, set(CHECKS)).waivers) == {"FF-BINDINGS"}
+
+
+def test_ffmpeg_reads_streams_when_there_is_no_ffprobe() -> None:
+    from conformance.fixtures import ffmpeg_probe
+
+    stderr = (
+        "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':\n"
+        "  Duration: 00:00:02.02, start: 0.000000, bitrate: 130 kb/s\n"
+        "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p\n"
+        "  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz\n"
+        "At least one output file must be specified\n"
+    )
+    probe = ffmpeg_probe(stderr)
+    assert probe is not None
+    assert probe["streams"] == [
+        {"codec_type": "video", "codec_name": "h264"},
+        {"codec_type": "audio", "codec_name": "aac"},
+    ]
+    assert abs(float(probe["format"]["duration"]) - 2.02) < 1e-9
+    assert ffmpeg_probe("x.mp4: Invalid data found when processing input") is None
