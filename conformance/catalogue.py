@@ -71,3 +71,14 @@ SEED: dict[str, tuple[str, ...]] = {
     "no errors in logs": ("LOG-CLEAN",),
 }
 SEED_IDS = frozenset(check_id for ids in SEED.values() for check_id in ids)
+
+# Profile sections a fork may switch off (`required = false` with a `reason`): each
+# waives these checks as one waiver. The image, filesystem, runtime and log sections
+# hold the contract's invariants and cannot be switched off.
+SWITCHABLE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "ffmpeg": tuple(i for i in CHECKS if i.startswith("FF-")),
+    "spa": (*(i for i in CHECKS if i.startswith("SPA-")), "FS-FRONTEND"),
+    "deploy": tuple(i for i in CHECKS if i.startswith("DEP-")),
+}
+# Checks no waiver can excuse: PID 1 and the image's USER are never root.
+UNWAIVABLE = frozenset({"IMG-USER", "FS-PID1-USER"})

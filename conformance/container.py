@@ -31,6 +31,7 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance.probes.errors import FactError
 from conformance.probes.filesystem import ImageFilesystem
+from conformance.probes.process import listening_ports
 
 LABEL_SESSION = "io.ai-video-conformance.session"
 LABEL_HOST = "io.ai-video-conformance.host"
@@ -121,6 +122,7 @@ class Started:
     exit_code: int | None = None  # set when it exited while the suite waited
     exited_after_s: float | None = None
     problem: str | None = None  # why it never became ready (with its last log lines)
+    last_seen: str | None = None  # the last answer (or failure) of the health path
 
     @property
     def container(self) -> Container:
@@ -129,6 +131,17 @@ class Started:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.host_port}"
+
+    def wait_exit(self, timeout_s: float) -> bool:
+        """Block until the container exits or ``timeout_s`` passes (the engine waits, the
+        suite does not poll); True when it exited."""
+        if timeout_s <= 0:
+            return not self.running()
+        try:
+            self.container.wait(timeout=timeout_s)
+        except (ConnectionError, docker.errors.APIError, OSError):
+            return not self.running()  # timed out (requests raises a ConnectionError)
+        return True
 
     def running(self) -> bool:
         try:
@@ -192,9 +205,12 @@ class HealthPathAnswers(_Recording):
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         started = self.started
+        polls = 0
         with httpx.Client(timeout=1.0) as client:
             while not self.closing.is_set():
-                if not started.running():
+                polls += 1
+                # the engine is asked every 5th poll: an inspect costs more than a GET
+                if polls % 5 == 1 and not started.running():
                     started.note_exit()
                     started.problem = (
                         f"the container exited with code {started.exit_code} after "
@@ -210,7 +226,8 @@ class HealthPathAnswers(_Recording):
                 if time.monotonic() > self.deadline:
                     started.problem = (
                         f"no 200 from {self.path} within {self.timeout_s:.0f} s "
-                        "(suite.ready_timeout_s); last log "
+                        f"(suite.ready_timeout_s): {started.last_seen or 'no answer'}"
+                        f"{self._listening()}; last log "
                         f"lines:\n{last_log_lines(started.container)}"
                     )
                     return
@@ -225,11 +242,30 @@ class HealthPathAnswers(_Recording):
             return None
 
     def _answers(self, client: httpx.Client) -> bool:
+        url = f"{self.started.base_url}{self.path}"
         try:
-            response = client.get(f"{self.started.base_url}{self.path}")
+            response = client.get(url)
+        except httpx.ConnectError:
+            self.started.last_seen = f"connection refused on {self.started.base_url}"
+            return False
         except httpx.TransportError:
-            return False  # docker-proxy resets connections until the app listens
+            # docker-proxy accepts, then closes when nothing listens on the container port
+            self.started.last_seen = (
+                f"{self.started.base_url} (container port {self.port}) accepted and closed "
+                "the connection: nothing answers on that port in the container"
+            )
+            return False
+        self.started.last_seen = f"GET {self.path} answered HTTP {response.status_code}"
         return response.status_code == 200
+
+    def _listening(self) -> str:
+        """Which TCP ports the container listens on, when the host can read that."""
+        self.started.container.reload()
+        ports = listening_ports(int(self.started.container.attrs["State"].get("Pid") or 0))
+        if ports is None:
+            return ""
+        shown = ", ".join(map(str, ports)) or "none"
+        return f"; the container listens on TCP port(s) {shown}, the profile says {self.port}"
 
 
 @dataclass

@@ -48,6 +48,11 @@ def header_lines(resolved: Resolved, verbose: bool) -> list[str]:
             lines += [_line(key, entry, "    ") for key, entry in entries.items()]
     if not verbose:
         lines.append(f"  {defaults} profile values at the reference defaults (-v lists them)")
-    for check_id, reason in resolved.profile.waivers.items():
-        lines.append(_fit(f"  waiver {check_id}: {reason}"))
+    profile = resolved.profile
+    section_ids = {i for _, ids in profile.switched_off.values() for i in ids}
+    for name, (reason, ids) in profile.switched_off.items():
+        lines.append(_fit(f"  waiver [{name}] switched off ({', '.join(ids)}): {reason}"))
+    for check_id, reason in profile.waivers.items():
+        if check_id not in section_ids:
+            lines.append(_fit(f"  waiver {check_id}: {reason}"))
     return lines

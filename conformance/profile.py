@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.catalogue import SWITCHABLE_SECTIONS, UNWAIVABLE
+
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
 
 
@@ -67,6 +69,10 @@ class Fs:
 
 @dataclass(frozen=True)
 class Ffmpeg:
+    required: bool
+    reason: str
+    tools: list[str]
+    bindings: list[str]
     encoders: list[str]
     decoders: list[str]
     muxers: list[str]
@@ -83,7 +89,8 @@ class Ffmpeg:
 @dataclass(frozen=True)
 class Runtime:
     health_path: str
-    health_body: dict[str, str]
+    health_body: Any  # any JSON value, compared exactly
+    health_body_schema: dict[str, Any]  # a JSON Schema; when set, used instead of health_body
     detailed_path: str
     detailed_components: list[str]
     ping_path: str
@@ -104,6 +111,8 @@ class Runtime:
 
 @dataclass(frozen=True)
 class Spa:
+    required: bool
+    reason: str
     client_routes: list[str]
     assets_prefix: str
     unknown_api_path: str
@@ -124,6 +133,8 @@ class Logs:
 
 @dataclass(frozen=True)
 class Deploy:
+    required: bool
+    reason: str
     ecs_task_definition: str
     ecs_container: str
     min_cpu_units: int
@@ -155,6 +166,8 @@ class Profile:
     logs: Logs
     deploy: Deploy
     waivers: dict[str, str] = field(default_factory=dict)
+    # sections switched off: name -> (reason, the check IDs that waives)
+    switched_off: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # "section.key" -> "profile" (set by the profile file) or "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -167,20 +180,39 @@ class Profile:
         return flat
 
 
+KNOWN_TOOLS = ("ffmpeg", "ffprobe")
+KNOWN_BINDINGS = ("ffmpeg-python",)
+
+
+def _is_json(value: Any) -> bool:
+    """A TOML value that is also a JSON value (no dates or times)."""
+    if isinstance(value, dict):
+        return all(_is_json(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    return isinstance(value, str | int | float | bool)
+
+
 def _type_name(expected: Any) -> str:
+    if expected is Any:
+        return "a JSON value"
     origin = typing.get_origin(expected)
     if origin is list:
         return "a list of strings"
     if origin is dict:
-        return "a table of strings"
+        return "a table" if typing.get_args(expected)[1] is Any else "a table of strings"
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}[expected]
 
 
 def _conforms(value: Any, expected: Any) -> bool:
+    if expected is Any:
+        return _is_json(value)
     origin = typing.get_origin(expected)
     if origin is list:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if origin is dict:
+        if typing.get_args(expected)[1] is Any:
+            return isinstance(value, dict) and _is_json(value)
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     if expected is bool:
         return isinstance(value, bool)
@@ -211,6 +243,11 @@ def _validate(path: Path, data: dict[str, Any], from_check_ids: set[str]) -> Non
             for check_id, reason in table.items():
                 if from_check_ids and check_id not in from_check_ids:
                     raise ProfileError(f"profile {path}: waivers.{check_id}: unknown check ID")
+                if check_id in UNWAIVABLE:
+                    raise ProfileError(
+                        f"profile {path}: waivers.{check_id}: no profile can waive it (the "
+                        "contract never allows a root user or a root PID 1)"
+                    )
                 if not isinstance(reason, str) or not reason.strip():
                     raise ProfileError(
                         f"profile {path}: waivers.{check_id}: a waiver needs a written reason"
@@ -230,6 +267,39 @@ def _validate(path: Path, data: dict[str, Any], from_check_ids: set[str]) -> Non
                     f"profile {path}: {section}.{key} must be {_type_name(hints[key])}, "
                     f"got {value!r}"
                 )
+        _validate_switch(path, section, table)
+    ffmpeg = data.get("ffmpeg") or {}
+    for key, known in (("tools", KNOWN_TOOLS), ("bindings", KNOWN_BINDINGS)):
+        unknown = [name for name in ffmpeg.get(key, []) if name not in known]
+        if unknown:
+            raise ProfileError(
+                f"profile {path}: ffmpeg.{key}: unknown {unknown[0]!r} (known: {', '.join(known)})"
+            )
+    if "tools" in ffmpeg and "ffmpeg" not in ffmpeg["tools"]:
+        raise ProfileError(
+            f"profile {path}: ffmpeg.tools must include 'ffmpeg' (switch the section off "
+            "with [ffmpeg] required = false instead)"
+        )
+
+
+def _validate_switch(path: Path, section: str, table: dict[str, Any]) -> None:
+    if table.get("required", True) is False:
+        if section not in SWITCHABLE_SECTIONS:
+            raise ProfileError(f"profile {path}: [{section}] cannot be switched off")
+        if not str(table.get("reason", "")).strip():
+            raise ProfileError(
+                f"profile {path}: [{section}] required = false needs a written reason"
+            )
+
+
+def _refuse_root(path: Path, data: dict[str, Any]) -> None:
+    """An invariant no profile can change: the image's user is never root."""
+    user = str((data.get("image") or {}).get("user", "")).split(":", 1)[0]
+    if user in ("root", "0"):
+        raise ProfileError(
+            f"profile {path}: image.user = {user!r}: the contract never allows root "
+            "(PID 1 and the image's USER must be a non-zero UID)"
+        )
 
 
 def load_profile(path: Path | None, check_ids: set[str] | None = None) -> Profile:
@@ -240,6 +310,7 @@ def load_profile(path: Path | None, check_ids: set[str] | None = None) -> Profil
     override = _read(path) if path is not None else {}
     if path is not None:
         _validate(path, override, known)
+        _refuse_root(path, override)
     sections: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, schema in SECTIONS.items():
@@ -257,4 +328,17 @@ def load_profile(path: Path | None, check_ids: set[str] | None = None) -> Profil
             **{k: float(v) if hints[k] is float else v for k, v in merged.items()}
         )
     waivers = {str(k): str(v).strip() for k, v in override.get("waivers", {}).items()}
-    return Profile(path=path, waivers=waivers, sources=sources, **sections)
+    switched_off: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name, ids in SWITCHABLE_SECTIONS.items():
+        section = sections[name]
+        if not section.required:
+            switched_off[name] = (section.reason.strip(), ids)
+            for check_id in ids:
+                waivers.setdefault(check_id, f"[{name}] required = false: {section.reason.strip()}")
+    if sections["ffmpeg"].required and not sections["ffmpeg"].bindings:
+        waivers.setdefault(
+            "FF-BINDINGS", "ffmpeg.bindings = []: the image drives FFmpeg without Python bindings"
+        )
+    return Profile(
+        path=path, waivers=waivers, switched_off=switched_off, sources=sources, **sections
+    )

@@ -4,6 +4,7 @@ the image needs no shell, no ps and no /proc access of its own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -46,3 +47,26 @@ def parse_top(top: dict[str, Any], pid: int) -> ProcessIdentity:
                 raise FactError(f"PID 1's ids are not numbers: {row[1:9]}") from None
             return ProcessIdentity(pid, tuple(numbers[:4]), tuple(numbers[4:]), " ".join(row[9:]))
     raise FactError(f"PID 1 (host pid {pid}) is not in the engine's process list")
+
+
+_LISTEN = "0A"
+
+
+def listening_ports(pid: int, proc: Path = Path("/proc")) -> list[int] | None:
+    """TCP ports a process's network namespace listens on, read from the host's
+    /proc (a local daemon, readable by this user); None when that cannot be read."""
+    if pid <= 0:
+        return None
+    ports: set[int] = set()
+    readable = False
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (proc / str(pid) / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == _LISTEN:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return sorted(ports) if readable else None

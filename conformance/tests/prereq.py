@@ -1,6 +1,6 @@
-"""Prerequisites of the self-tests (Chromium, playwright, boto3 and moto): in the tox
-env that exists for a test, a missing one is an error that says what to install;
-elsewhere the test is skipped with the same words."""
+"""Prerequisites of the self-tests (Docker images, Chromium, playwright, boto3 and
+moto): in the tox env that exists for them, a missing one is an error that says what
+to install; elsewhere the test is skipped with the same words."""
 
 from __future__ import annotations
 
@@ -14,18 +14,20 @@ import pytest
 from conformance.checks.test_browser import CHROMIUM_HINT, CHROMIUM_NAMES, find_chromium
 from conformance.profile import load_profile
 
-# Set to 1 by the tox envs whose point is these tests (image, selftest, browser, gate).
+# The kinds of prerequisite a tox env exists for, comma-separated: "docker" (the daemon
+# and the images it builds), "browser" (Chromium, playwright), "gate" (boto3, moto,
+# docker-registry). Set by the image, selftest, browser and gate envs.
 REQUIRED_ENV = "TESTS_REQUIRE_PREREQUISITES"
 
 
-def required() -> bool:
-    return os.environ.get(REQUIRED_ENV) == "1"
+def required(kind: str) -> bool:
+    return kind in os.environ.get(REQUIRED_ENV, "").split(",")
 
 
-def missing(what: str) -> NoReturn:
+def missing(what: str, kind: str = "docker") -> NoReturn:
     __tracebackhide__ = True
-    if required():
-        pytest.fail(f"{what} (required here: {REQUIRED_ENV}=1)", pytrace=False)
+    if required(kind):
+        pytest.fail(f"{what} (required here: {REQUIRED_ENV} names {kind})", pytrace=False)
     pytest.skip(what, allow_module_level=True)
 
 
@@ -35,13 +37,14 @@ def chromium() -> str:
     found = find_chromium(configured)
     if found is None:
         missing(
-            f"no Chromium: neither {configured} nor {', '.join(CHROMIUM_NAMES)} ({CHROMIUM_HINT})"
+            f"no Chromium: neither {configured} nor {', '.join(CHROMIUM_NAMES)} ({CHROMIUM_HINT})",
+            "browser",
         )
     return found
 
 
-def module(name: str, install: str) -> ModuleType:
+def module(name: str, install: str, kind: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError:
-        missing(f"no Python module {name}: {install}")
+        missing(f"no Python module {name}: {install}", kind)

@@ -25,7 +25,7 @@ BROWSER_MUTANTS = {
 @pytest.fixture(scope="module", autouse=True)
 def needs_a_browser() -> None:
     prereq.chromium()
-    prereq.module("playwright.sync_api", "pip install 'ai-video-conformance[browser]'")
+    prereq.module("playwright.sync_api", "pip install 'ai-video-conformance[browser]'", "browser")
 
 
 def browser_check(image: str, report: Path) -> tuple[SuiteRun, dict[str, str]]:

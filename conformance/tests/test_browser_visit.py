@@ -77,7 +77,9 @@ def server() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def context() -> Iterator[Any]:
     executable = prereq.chromium()
-    sync_api = prereq.module("playwright.sync_api", "pip install 'ai-video-conformance[browser]'")
+    sync_api = prereq.module(
+        "playwright.sync_api", "pip install 'ai-video-conformance[browser]'", "browser"
+    )
     with sync_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         ctx = browser.new_context()
@@ -180,6 +182,6 @@ def test_a_missing_prerequisite_fails_where_it_is_required(
     monkeypatch.delenv(prereq.REQUIRED_ENV, raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
         prereq.chromium()
-    monkeypatch.setenv(prereq.REQUIRED_ENV, "1")
+    monkeypatch.setenv(prereq.REQUIRED_ENV, "docker,browser")
     with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
         prereq.chromium()

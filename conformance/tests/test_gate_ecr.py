@@ -32,8 +32,8 @@ from conformance.tests.registry import (
 from conformance.tests.test_gate_registry import run_gate
 
 # boto3 and moto come with tox -e gate (an error there if missing); elsewhere a skip.
-prereq.module("boto3", "pip install boto3 (tox -e gate installs it)")
-prereq.module("moto.server", "pip install 'moto[server]' (tox -e gate installs it)")
+prereq.module("boto3", "pip install boto3 (tox -e gate installs it)", "gate")
+prereq.module("moto.server", "pip install 'moto[server]' (tox -e gate installs it)", "gate")
 pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
 __all__ = ["docker_client", "ecr_like_registry", "gate_images"]  # fixtures used by name
 

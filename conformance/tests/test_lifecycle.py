@@ -4,6 +4,7 @@ container outlives a session, however it ends."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import signal
 import socket
@@ -32,15 +33,23 @@ pytestmark = pytest.mark.docker
 NOT_IMAGE = ",".join(sorted(i for i in CHECKS if not i.startswith("IMG-")))
 
 
-def test_missing_image_is_one_line(tmp_path: Path) -> None:
-    run = run_suite("ai-video-conformance-absent:nope", tmp_path / "r.json")
+@pytest.mark.parametrize(
+    ("image", "hint"),
+    [
+        ("ai-video-conformance-absent:nope", "build it (docker build -t "
+         "ai-video-conformance-absent:nope ...) or pull it (docker pull "
+         "ai-video-conformance-absent:nope)"),
+        # the build script is named for the reference image only
+        ("ai-video-backend:absent-tag", "build it (scripts/build-backend.sh absent-tag) or "
+         "pull it (docker pull ai-video-backend:absent-tag)"),
+    ],
+)  # fmt: skip
+def test_missing_image_is_one_line(tmp_path: Path, image: str, hint: str) -> None:
+    run = run_suite(image, tmp_path / "r.json")
     assert run.returncode == pytest.ExitCode.USAGE_ERROR
     assert "Traceback" not in run.output
     errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
-    assert errors == [
-        "ERROR: image ai-video-conformance-absent:nope not found locally: build it "
-        "(scripts/build-backend.sh nope) or pull it (docker pull ai-video-conformance-absent:nope)"
-    ]
+    assert errors == [f"ERROR: image {image} not found locally: {hint}"]
     assert leftovers(run.pid) == []
 
 
@@ -163,10 +172,11 @@ def test_interrupted_session_leaves_no_container(tmp_path: Path, sig: signal.Sig
         _wait_for_containers(child.pid)
         time.sleep(2)  # mid-session: containers starting and checks running
         child.send_signal(sig)
-        child.communicate(timeout=120)
+        output, _ = child.communicate(timeout=120)
     assert leftovers(child.pid) == []
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["green"] is False  # an interrupted run never counts as a pass
+    # an interrupted run never counts as a pass
+    assert report["green"] is False, (report["summary"], output.decode()[-2000:])
 
 
 def test_stale_containers_of_dead_sessions_are_swept(tmp_path: Path) -> None:
@@ -212,3 +222,47 @@ def test_check_runs_one_check_and_its_report_is_a_selection(tmp_path: Path) -> N
     left_out = run.report["selection"]["left_out"]
     assert len(left_out) == len(CHECKS) - 1 and set(left_out.values()) == {"--check IMG-SIZE"}
     assert "a selection (1 of" in run.output
+
+
+def test_an_app_on_another_port_is_named_in_ready(tmp_path: Path) -> None:
+    """RUN-READY says what it saw and where the app listens, not "start faster"."""
+    profile = tmp_path / "other-port.toml"
+    profile.write_text('[suite]\nready_timeout_s = 4.0\n[runtime]\nenv = { PORT = "9000" }\n')
+    run = run_suite(
+        BASE_IMAGE, tmp_path / "r.json", f"--conformance-profile={profile}", "--check=RUN-READY"
+    )
+    assert run.report is not None, run.output[-3000:]
+    result = run.check("RUN-READY")
+    assert result["status"] == "failed", result
+    message = result["message"]
+    assert "127.0.0.1:" in message and "(container port 8000)" in message, message
+    assert "listens on TCP port(s) 9000, the profile says 8000" in message, message
+    assert "fix: serve on port 8000" in message, message
+    assert leftovers(run.pid) == []
+
+
+def _image_with(client: docker.DockerClient, tag: str, *lines: str) -> str:
+    dockerfile = "\n".join([f"FROM {BASE_IMAGE}", *lines]).encode()
+    client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, forcerm=True)
+    return tag
+
+
+def test_a_long_declared_health_interval_does_not_hold_the_suite(tmp_path: Path) -> None:
+    """An image declaring a 5-minute interval: the wait ends at the contract's bound."""
+    client = docker.from_env()
+    image = _image_with(
+        client,
+        "ai-video-mutant:slow-health-interval",
+        "HEALTHCHECK --interval=300s --timeout=10s --start-period=5s --retries=3 "
+        'CMD ["python", "-m", "app.healthcheck"]',
+    )
+    started = time.monotonic()
+    run = run_suite(image, tmp_path / "r.json", "--check=RUN-DOCKER-HEALTHY,IMG-HEALTHCHECK")
+    wall = time.monotonic() - started
+    assert run.report is not None, run.output[-3000:]
+    bound = 5 + 30 + 10  # the reference profile's maximum start period + interval + timeout
+    assert wall <= bound + 15, f"the suite took {wall:.0f} s"
+    result = run.check("RUN-DOCKER-HEALTHY")
+    assert result["status"] == "failed", result
+    assert "the image declares 315 s, the contract allows at most 45 s" in result["message"]
+    assert run.check("IMG-HEALTHCHECK")["status"] == "failed"
