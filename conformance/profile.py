@@ -139,6 +139,8 @@ class Deploy:
     ecs_container: str
     min_cpu_units: int
     compose_file: str
+    compose_overrides: list[str]
+    compose_env: dict[str, str]
     compose_service: str
 
 

@@ -72,18 +72,25 @@ class Resolved:
     sources: dict[str, str] = field(default_factory=dict)  # key -> option|env|ini|profile|default
     rootdir: Path = field(default_factory=Path.cwd)  # pytest's rootdir
 
+    def _base(self, key: str) -> Path:
+        from_profile = self.profile.path and self.profile.sources[f"deploy.{key}"] == "profile"
+        return self.profile.path.parent if from_profile and self.profile.path else self.rootdir
+
     def deploy_path(self, key: str) -> Path | None:
         """A deploy artifact (deploy.<key>): relative to the profile file that sets it,
         otherwise to pytest's rootdir; None when the profile sets it to ""."""
         raw = str(getattr(self.profile.deploy, key))
         if not raw:
             return None
-        path = Path(raw).expanduser()
-        if path.is_absolute():
-            return path
-        from_profile = self.profile.path and self.profile.sources[f"deploy.{key}"] == "profile"
-        base = self.profile.path.parent if from_profile and self.profile.path else self.rootdir
-        return base / path
+        return self._base(key) / Path(raw).expanduser()
+
+    def compose_files(self) -> list[Path] | None:
+        """The compose file and its overrides, in order; None without a compose file."""
+        main = self.deploy_path("compose_file")
+        if main is None:
+            return None
+        base = self._base("compose_overrides")
+        return [main, *(base / Path(p).expanduser() for p in self.profile.deploy.compose_overrides)]
 
     def report_values(self) -> dict[str, dict[str, Any]]:
         values: dict[str, dict[str, Any]] = {

@@ -70,7 +70,7 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
     lab.keep = resolved.keep_containers
     lab.fs_wanted += (f"{profile.fs.frontend_dir}/index.html",)
     state.lab = lab
-    state.specs = specs(profile, resolved.deploy_path("compose_file"))
+    state.specs = specs(profile, resolved.compose_files())
     state.active = True
     runnable = [i for i in items if not i.get_closest_marker("skip")]
     for item in items:

@@ -6,14 +6,13 @@ and startup.py derive everything from it."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.container import RunSpec
+from conformance.probes.compose import compose_config, environment
+from conformance.probes.errors import FactError
 from conformance.profile import Profile
 
 
@@ -43,7 +42,7 @@ VARIANTS: tuple[Variant, ...] = (
         "idle",
         "idle_run",
         ("RUN-HEALTHCHECK-REAL", "FS-PYTHON", "FS-PIP-CHECK", "FF-PRESENT", "FF-CODECS",
-         "FF-TRANSCODE", "FF-BINDINGS"),
+         "FF-TRANSCODE", "FF-BINDINGS", "DEP-COMPOSE"),
         after_app=False,
     ),
     Variant("bad_config", "bad_config_run", ("RUN-BAD-CONFIG",), after_app=True),
@@ -70,16 +69,21 @@ class DeployFileError(ValueError):
     """A deployment artifact the suite cannot read."""
 
 
-def load_compose_service(path: Path, service: str) -> dict[str, Any]:
+def load_compose_service(files: list[Path], service: str, env: dict[str, str]) -> dict[str, Any]:
+    """The service as compose itself resolves it (interpolation, .env, overrides)."""
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        key = "deploy.compose_file" if missing[0] == files[0] else "deploy.compose_overrides"
+        raise DeployFileError(f"{missing[0]} not found (profile {key})")
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise DeployFileError(f"{path} not found (profile deploy.compose_file)") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise DeployFileError(f"{path}: cannot parse it ({exc})") from None
-    services = (data or {}).get("services") or {}
+        data = compose_config(files, env)
+    except FactError as exc:
+        raise DeployFileError(f"{exc} (profile deploy.compose_env gives its variables)") from None
+    services = data.get("services") or {}
     if service not in services:
-        raise DeployFileError(f"{path}: no service {service!r} (profile deploy.compose_service)")
+        raise DeployFileError(
+            f"{files[0]}: no service {service!r} (profile deploy.compose_service)"
+        )
     return dict(services[service])
 
 
@@ -100,22 +104,7 @@ def load_ecs_container(path: Path, name: str) -> tuple[dict[str, Any], dict[str,
     )
 
 
-_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
-
-
-def interpolate(value: Any) -> str:
-    """Compose's ${VAR:-default} with the defaults (host variables must not leak in)."""
-    return _INTERPOLATION.sub(lambda m: m.group(2) or "", str(value))
-
-
-def _compose_env(raw: Any) -> dict[str, str]:
-    if isinstance(raw, list):
-        pairs = (str(item).split("=", 1) for item in raw)
-        return {k: interpolate(v[0]) if v else "" for k, *v in pairs}
-    return {str(k): interpolate(v) for k, v in (raw or {}).items()}
-
-
-def specs(profile: Profile, compose_file: Path | None) -> dict[str, RunSpec]:
+def specs(profile: Profile, compose_files: list[Path] | None) -> dict[str, RunSpec]:
     """Every variant's RunSpec (the compose one only when its file can be read)."""
     env = app_env(profile)
     rt = profile.runtime
@@ -162,10 +151,12 @@ def specs(profile: Profile, compose_file: Path | None) -> dict[str, RunSpec]:
             kwargs={"entrypoint": [profile.fs.python, "-c", IDLE_SCRIPT], "network_mode": "none"},
         ),
     }
-    if compose_file is None:
+    if not compose_files:
         return result
     try:
-        service = load_compose_service(compose_file, profile.deploy.compose_service)
+        service = load_compose_service(
+            compose_files, profile.deploy.compose_service, profile.deploy.compose_env
+        )
     except DeployFileError:
         return result  # DEP-COMPOSE reports the problem
     tmpfs = service.get("tmpfs") or []
@@ -174,9 +165,9 @@ def specs(profile: Profile, compose_file: Path | None) -> dict[str, RunSpec]:
         "read_only": bool(service.get("read_only", False)),
         "tmpfs": {str(path).split(":")[0]: "mode=1777" for path in tmpfs},
         "cap_drop": list(service.get("cap_drop") or []),
-        "security_opt": [interpolate(s) for s in service.get("security_opt") or []],
+        "security_opt": [str(s) for s in service.get("security_opt") or []],
     }
     if service.get("user"):
-        kwargs["user"] = interpolate(service["user"])
-    result["compose"] = RunSpec("compose", _compose_env(service.get("environment")), kwargs=kwargs)
+        kwargs["user"] = str(service["user"])
+    result["compose"] = RunSpec("compose", environment(service), kwargs=kwargs)
     return result

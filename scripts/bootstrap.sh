@@ -6,11 +6,14 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 # Debian packages: debootstrap for the air-gapped base image, Chromium for the
-# SPA-BROWSER check; for the tests also FFmpeg (the service's unit tests) and
-# docker-registry (the local stand-in for ECR).
+# SPA-BROWSER check, docker-compose for DEP-COMPOSE; for the tests also FFmpeg (the
+# service's unit tests) and docker-registry (the local stand-in for ECR).
 need=()
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# DEP-COMPOSE reads compose files with compose itself (the plugin, or Debian's v1).
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
+  || need+=(docker-compose)
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
   command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)

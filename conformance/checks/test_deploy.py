@@ -10,12 +10,12 @@ import pytest
 from conformance.container import Started
 from conformance.probes import FactError, tools
 from conformance.probes.accounts import PasswdEntry
+from conformance.probes.compose import container_ports
 from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.settings import Resolved
 from conformance.variants import (
     DeployFileError,
-    interpolate,
     load_compose_service,
     load_ecs_container,
 )
@@ -114,44 +114,51 @@ def test_ecs_task_definition(
 @pytest.mark.check("DEP-COMPOSE")
 def test_compose_service(
     compose_run: Started | None,
+    idle_run: Started,
     image_config: dict[str, Any],
     contract: Profile,
     conformance: Resolved,
     check: Check,
 ) -> None:
     dep, port = contract.deploy, contract.image.port
-    path = _artifact(conformance, "compose_file", "compose file", check)
+    _artifact(conformance, "compose_file", "compose file", check)
     try:
-        service = load_compose_service(path, dep.compose_service)
+        service = load_compose_service(
+            conformance.compose_files() or [], dep.compose_service, dep.compose_env
+        )
     except DeployFileError as exc:
         check.fail(
             str(exc),
-            "a readable compose file",
+            "a compose file compose can use",
             "fix deploy.compose_file (relative to the profile file, or to pytest's rootdir "
-            "without one) or the file",
+            "without one), its overrides and variables, or the file",
         )
     assert compose_run is not None, "the compose file was read, so its variant exists"
     problems = []
-    container_ports = [
-        interpolate(p).rsplit(":", 1)[-1].split("/")[0] for p in service.get("ports") or []
-    ]
-    if str(port) not in container_ports:
+    if str(port) not in container_ports(service):
         problems.append(f"ports {service.get('ports')} do not publish container port {port}")
     test = list((service.get("healthcheck") or {}).get("test") or [])
     joined = " ".join(map(str, test))
-    if "/" in joined and contract.runtime.health_path not in joined:
+    if not test or test[0] == "NONE":
+        problems.append("the service has no healthcheck")
+    elif "/" in joined and contract.runtime.health_path not in joined:
         problems.append(f"healthcheck {joined!r} does not use {contract.runtime.health_path}")
     if compose_run.ready_after_s is None:
         problems.append(
             f"the image does not serve with the service's settings: {compose_run.problem}"
         )
-    elif test:
+    elif test and test[0] != "NONE":
         result = _run(compose_run, _health_argv(test), "")
         if not result.ok:
             problems.append(f"healthcheck {test}: {result.why(120)}")
+        # A command without a URL must still check the server: with none, it fails.
+        elif "/" not in joined and _run(idle_run, _health_argv(test), "").ok:
+            problems.append(f"healthcheck {test} succeeds with no server running")
     check.expect(
         not problems,
-        "; ".join(problems) or f"port {port}, serves with the service's settings, healthcheck ok",
+        "; ".join(problems)
+        or f"port {port}, serves with the service's settings, healthcheck passes when it "
+        "serves and fails when nothing does",
         f"container port {port}, health path {contract.runtime.health_path}, the service's "
         "settings work",
         f"make {dep.compose_file} match the image (or the image match the compose service)",

@@ -14,22 +14,31 @@ from conformance.fixtures import StopResult
 from conformance.profile import Profile
 from conformance.verdict import Check
 
-# Levels in any case ("error:", "Warning:" as well as "ERROR"): as a word, not in a name.
-LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b", re.IGNORECASE)
+LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b")
+# A level is an upper-case word (ERROR), or a word in any case followed by a colon, as
+# tools print it ("error: ...", "Warning: ..."); "Error while closing" at INFO is not one.
 BAD = re.compile(
-    r"\b(ERROR|CRITICAL|FATAL)\b(?![-_./])|Traceback \(most recent call last\)", re.IGNORECASE
+    r"\b(ERROR|CRITICAL|FATAL)\b"
+    r"|\b(?i:error|critical|fatal)\s*:"
+    r"|Traceback \(most recent call last\)"
 )
-WARNING = re.compile(r"\bWARN(ING)?\b(?![-_./])", re.IGNORECASE)
+WARNING = re.compile(r"\bWARN(ING)?\b|\b(?i:warn|warning)\s*:")
+
+
+def unclean(line: str, allow: list[re.Pattern[str]]) -> bool:
+    """An error or traceback line, or a warning no allowlist regex accepts."""
+    if BAD.search(line):
+        return True
+    return bool(WARNING.search(line)) and not any(a.search(line) for a in allow)
+
+
 LOG_FILE = re.compile(r"(\.log(\.\d+)?$|/logs?/)")
 
 
 @pytest.mark.check("LOG-CLEAN")
 def test_logs_clean(stopped_app: StopResult, contract: Profile, check: Check) -> None:
     allow = [re.compile(p) for p in contract.logs.warning_allowlist]
-    bad = []
-    for line in stopped_app.logs.splitlines():
-        if BAD.search(line) or (WARNING.search(line) and not any(a.search(line) for a in allow)):
-            bad.append(line)
+    bad = [line for line in stopped_app.logs.splitlines() if unclean(line, allow)]
     check.expect(
         not bad,
         f"{len(bad)} lines, first: {bad[0].strip()[:200]}"

@@ -28,13 +28,17 @@ PIP_DOWNLOAD = "pip-download.args"
 
 def build_mutant(name: str) -> str:
     """Build mutants/<name>/Dockerfile FROM the base image; return its tag."""
-    tag = f"ai-video-mutant:{name.lower()}"
+    return build_image(MUTANTS, name, f"ai-video-mutant:{name.lower()}")
+
+
+def build_image(root: Path, name: str, tag: str) -> str:
+    """Build <root>/<name>/Dockerfile (context: <root>) FROM the base image as ``tag``."""
     client = docker.from_env(timeout=600)
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
-        context = MUTANTS
-        if (MUTANTS / name / PIP_DOWNLOAD).is_file():
-            context = Path(tmp) / "mutants"
-            shutil.copytree(MUTANTS, context, ignore=shutil.ignore_patterns("__pycache__"))
+        context = root
+        if (root / name / PIP_DOWNLOAD).is_file():
+            context = Path(tmp) / root.name
+            shutil.copytree(root, context, ignore=shutil.ignore_patterns("__pycache__"))
             download_wheels(context / name, client.info()["Architecture"])
         client.images.build(
             path=str(context),

@@ -266,3 +266,86 @@ def test_a_long_declared_health_interval_does_not_hold_the_suite(tmp_path: Path)
     assert result["status"] == "failed", result
     assert "the image declares 315 s, the contract allows at most 45 s" in result["message"]
     assert run.check("IMG-HEALTHCHECK")["status"] == "failed"
+
+
+def test_a_missing_user_or_directory_never_passes(tmp_path: Path) -> None:
+    """A build tool in the image and an app user the image does not have: FS-NO-BUILD-TOOLS
+    still finds the tool (it needs no user), the checks that need the user are not
+    passed, and directories that do not exist fail FS-READONLY-CODE."""
+    from conformance.tests.suite_run import build_mutant
+
+    image = build_mutant("FS-NO-BUILD-TOOLS")  # the reference image plus make
+    profile = tmp_path / "ghost.toml"
+    profile.write_text(
+        '[image]\nuser = "ghost"\n[fs]\nreadonly_dirs = ["/app/app", "/opt/no-such-venv"]\n'
+    )
+    run = run_suite(
+        image,
+        tmp_path / "r.json",
+        f"--conformance-profile={profile}",
+        "--check=FS-NO-BUILD-TOOLS,FS-APPUSER,FS-WRITABLE,FS-READONLY-CODE,FS-PYTHON",
+    )
+    assert run.report is not None, run.output[-3000:]
+    status = {c["id"]: c["status"] for c in run.report["checks"]}
+    assert status["FS-NO-BUILD-TOOLS"] == "failed"
+    assert "/usr/bin/make" in run.check("FS-NO-BUILD-TOOLS")["measured"]
+    assert status["FS-APPUSER"] == "failed"
+    for dependent in ("FS-WRITABLE", "FS-READONLY-CODE", "FS-PYTHON"):
+        assert status[dependent] not in ("passed",), (dependent, run.check(dependent))
+    assert "blocked by FS-APPUSER" in run.check("FS-WRITABLE")["message"]
+    assert "does not exist in the image" in run.check("FS-PYTHON")["message"]
+
+    missing = tmp_path / "missing-dirs.toml"
+    missing.write_text('[fs]\nreadonly_dirs = ["/opt/no-such-venv"]\n')
+    run = run_suite(
+        BASE_IMAGE,
+        tmp_path / "r2.json",
+        f"--conformance-profile={missing}",
+        "--check=FS-READONLY-CODE",
+    )
+    assert run.report is not None, run.output[-3000:]
+    result = run.check("FS-READONLY-CODE")
+    assert (
+        result["status"] == "failed" and "/opt/no-such-venv not in the image" in result["measured"]
+    )
+
+
+COMPOSE = """\
+services:
+  backend:
+    image: ${IMAGE:-ai-video-backend:latest}
+    ports: ["127.0.0.1:${HOST_PORT:?HOST_PORT comes from .env}:8000"]
+    environment:
+      APP_ENV: ${APP_ENV:?set APP_ENV}
+    healthcheck:
+      test: ["CMD", "python", "-m", "app.healthcheck"]
+"""
+
+
+def test_compose_files_are_read_the_way_compose_reads_them(tmp_path: Path) -> None:
+    """Interpolation with ${V:?}, the project's .env and override files, by compose."""
+    (tmp_path / "compose.yml").write_text(COMPOSE)
+    (tmp_path / ".env").write_text("HOST_PORT=18000\n")
+    (tmp_path / "no-health.yml").write_text(
+        "services:\n  backend:\n    healthcheck:\n      disable: true\n"
+    )
+
+    def dep_compose(profile_text: str) -> dict[str, str]:
+        profile = tmp_path / "fork.toml"
+        profile.write_text('[deploy]\ncompose_file = "compose.yml"\n' + profile_text)
+        run = run_suite(
+            BASE_IMAGE, tmp_path / "r.json", f"--conformance-profile={profile}",
+            "--check=DEP-COMPOSE",
+        )  # fmt: skip
+        assert run.report is not None, run.output[-3000:]
+        return run.check("DEP-COMPOSE")
+
+    unset = dep_compose("")
+    assert unset["status"] == "failed" and "set APP_ENV" in unset["message"], unset
+    given = dep_compose('compose_env = { APP_ENV = "production" }\n')
+    assert given["status"] == "passed", given  # HOST_PORT came from .env
+    overridden = dep_compose(
+        'compose_env = { APP_ENV = "production" }\ncompose_overrides = ["no-health.yml"]\n'
+    )
+    assert overridden["status"] == "failed", overridden
+    assert "the service has no healthcheck" in overridden["measured"], overridden

@@ -192,3 +192,22 @@ def test_a_tool_that_hangs_is_a_run_without_an_exit_code() -> None:
 
     run = tools.run(Hangs(), ["ffmpeg"], timeout_s=0.2)
     assert run.rc is None and "no answer" in run.why()
+
+
+@pytest.mark.parametrize(
+    ("line", "unclean"),
+    [
+        ("2026-01-01 ERROR app: boom", True),
+        ("error: the upload directory is not writable", True),
+        ("Warning: deprecated setting", True),
+        ("[WARNING] slow request", True),
+        ("Traceback (most recent call last):", True),
+        ("[INFO] Error while closing socket [Errno 9] Bad file descriptor", False),
+        ("GET /api/v1/errors 200", False),
+        ("INFO: the warnings module is quiet", False),
+    ],
+)
+def test_log_lines_by_level_in_any_case(line: str, unclean: bool) -> None:
+    from conformance.checks.test_logs import unclean as is_unclean
+
+    assert is_unclean(line, []) is unclean
