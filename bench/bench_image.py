@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import docker
+import docker.errors
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,6 +187,14 @@ def main() -> int:
         rows.append(("cold build, base present (s)", "≤ 300 (seed: 180 to 300)", f"{cold:.0f}"))
     size_mb = client.images.get(args.image).attrs["Size"] / 1e6
     rows.append(("image size (MB)", "≤ 300 (hard limit 500)", f"{size_mb:.0f}"))
+    hardened = args.image.rsplit(":", 1)[0] + ":hardened"
+    try:
+        hardened_mb = client.images.get(hardened).attrs["Size"] / 1e6
+    except docker.errors.ImageNotFound:
+        rows.append(("shell-less target size (MB)", "< default target", f"{hardened} not built"))
+    else:
+        rows.append(("shell-less target size (MB)", "< default target", f"{hardened_mb:.0f}"))
+        rows.append(("  shell-less / default size", "< 1", f"{hardened_mb / size_mb:.2f}"))
     rebuild = rebuild_after_code_change("bench-rebuild")
     rows.append(("rebuild after one app file changed (s)", "≤ 10 (seed: ~30)", f"{rebuild:.1f}"))
     if cold:

@@ -38,6 +38,7 @@ LABEL_HOST = "io.ai-video-conformance.host"
 LABEL_PID = "io.ai-video-conformance.pid"
 LOG_TAIL_LINES = 15
 POLL_S = 0.1
+UNTIMED_POLL_S = 0.3
 
 T = TypeVar("T")
 
@@ -202,6 +203,10 @@ class HealthPathAnswers(_Recording):
         super().__init__(started, timeout_s, closing)
         self.port = port
         self.path = path
+        if started.spec.name != "app":
+            # Only the app's start-up is timed (RUN-READY): the others are polled less
+            # often, which leaves the CPU to the containers that are starting.
+            self.with_poll_interval(UNTIMED_POLL_S)
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         started = self.started

@@ -26,7 +26,14 @@ pytest_plugins = ["conformance.fixtures"]
 CHECKS_DIR = Path(__file__).parent / "checks"
 # Long waits go last so that everything else overlaps with them; logs are read after the stop.
 # The image's own probe is tried first, before Docker's first scheduled probe.
-_LATE = {"RUN-HEALTHCHECK-CMD": 0, "RUN-STARTS": 2, "RUN-DOCKER-HEALTHY": 3, "RUN-GRACEFUL-STOP": 4}
+# RUN-LATENCY measures after RUN-STARTS' wait, once the variants have started.
+_LATE = {
+    "RUN-HEALTHCHECK-CMD": 0,
+    "RUN-STARTS": 2,
+    "RUN-LATENCY": 2,
+    "RUN-DOCKER-HEALTHY": 3,
+    "RUN-GRACEFUL-STOP": 4,
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -113,6 +113,8 @@ def suite_command(image: str, report: Path, *args: str) -> list[str]:
         "pytest",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:xdist",  # a suite run is one session; loading xdist costs every run
         "-q",
         "-o",
         "addopts=",

@@ -167,7 +167,14 @@ def _wait_for_containers(pid: int, timeout_s: float = 90) -> None:
 def test_interrupted_session_leaves_no_container(tmp_path: Path, sig: signal.Signals) -> None:
     cmd = suite_command(BASE_IMAGE, tmp_path / "report.json", "--conformance-exclude=SPA-BROWSER")
     with subprocess.Popen(
-        cmd, cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd,
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        # An xdist worker may run with SIGINT ignored, and a child inherits that: give
+        # the suite the default disposition, as in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as child:
         _wait_for_containers(child.pid)
         time.sleep(2)  # mid-session: containers starting and checks running
