@@ -123,6 +123,7 @@ class Started:
     exit_code: int | None = None  # set when it exited while the suite waited
     exited_after_s: float | None = None
     problem: str | None = None  # why it never became ready (with its last log lines)
+    start_error: str | None = None  # the engine could not start it at all
     last_seen: str | None = None  # the last answer (or failure) of the health path
 
     @property
@@ -135,7 +136,9 @@ class Started:
 
     def wait_exit(self, timeout_s: float) -> bool:
         """Block until the container exits or ``timeout_s`` passes (the engine waits, the
-        suite does not poll); True when it exited."""
+        suite does not poll); True when it exited (or never started)."""
+        if self.start_error is not None:
+            return True
         if timeout_s <= 0:
             return not self.running()
         try:
@@ -145,6 +148,8 @@ class Started:
         return True
 
     def running(self) -> bool:
+        if self.start_error is not None:
+            return False
         try:
             self.container.reload()
         except docker.errors.NotFound:
@@ -156,6 +161,8 @@ class Started:
         self.exited_after_s = time.monotonic() - self.started_at
 
     def logs(self, stdout: bool = True, stderr: bool = True) -> str:
+        if self.start_error is not None:
+            return ""
         return self.container.logs(stdout=stdout, stderr=stderr).decode(errors="replace")
 
 
@@ -439,13 +446,23 @@ class Lab:
             handle.waiting_for(
                 HealthPathAnswers(started, timeout_s, self._closing, self.port, self.health_path)
             )
-        handle.start()
+        try:
+            handle.start()
+        except docker.errors.APIError as exc:
+            # Created but not started (e.g. its command is not in the image): a finding
+            # for RUN-STARTS, and what blocks the checks that need it; the session's
+            # labels remove the created container.
+            started.start_error = " ".join(str(exc.explanation or exc).split())
+            started.problem = f"the container did not start: {started.start_error}"
+            return started
         if self._closing.is_set():
             handle.stop()
             raise RuntimeError("session is closing")
         return started
 
     def _watch(self, started: Started, deadline_s: float) -> HealthWatch:
+        if started.start_error is not None:
+            return HealthWatch()
         remaining_s = started.started_at + deadline_s - time.monotonic()
         strategy = HealthcheckWaitStrategy().with_startup_timeout(max(math.ceil(remaining_s), 0))
         # It raises when the deadline passes or Docker says unhealthy (also when the

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -72,13 +72,18 @@ def image_history(lab: Lab) -> list[dict[str, Any]]:
 
 
 # -- the image's filesystem (exported, never started: no shell needed) -----------------
-def _fact(gather: Any) -> Any:
-    """The gathered fact, or an error naming why it could not be established."""
+T = TypeVar("T")
+
+
+def establish(gather: Callable[[], T]) -> T:
+    """The gathered fact, or the check's error naming why it could not be established
+    (one line: raised outside the handler, so no exception chain is shown)."""
     __tracebackhide__ = True
     try:
         return gather()
     except FactError as exc:
-        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+        reason = str(exc)
+    pytest.fail(f"could not establish the fact: {reason}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -86,12 +91,12 @@ def image_fs(request: pytest.FixtureRequest) -> ImageFilesystem:
     """Every path of the image with mode and owner, plus passwd, group and index.html."""
     lab = _state(request).lab
     assert lab is not None
-    return _fact(lambda: lab.image_filesystem().result())
+    return establish(lambda: lab.image_filesystem().result())
 
 
 @pytest.fixture(scope="session")
 def image_passwd(image_fs: ImageFilesystem) -> dict[str, PasswdEntry]:
-    return parse_passwd(_fact(lambda: image_fs.read_text("/etc/passwd")))
+    return parse_passwd(establish(lambda: image_fs.read_text("/etc/passwd")))
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +134,7 @@ def app_account(
     entry = find_account(image_passwd, contract.image.user)
     if entry is None:
         blocked("FS-APPUSER", f"user {contract.image.user} is not in the image's /etc/passwd")
-    groups = _fact(lambda: image_fs.read_text("/etc/group"))
+    groups = establish(lambda: image_fs.read_text("/etc/group"))
     return Account(entry, frozenset({entry.gid} | supplementary_gids(groups, entry.name)))
 
 
@@ -165,6 +170,8 @@ def app_start(request: pytest.FixtureRequest) -> Started:
 @pytest.fixture(scope="session")
 def app(app_start: Started) -> Started:
     """The app container, serving; checks that need it are blocked when it is not."""
+    if app_start.start_error is not None:
+        blocked("RUN-STARTS", f"the app container did not start: {app_start.start_error}")
     if app_start.exit_code is not None:
         blocked("RUN-STARTS", f"the app container exited with code {app_start.exit_code}")
     if app_start.ready_after_s is None:
@@ -210,6 +217,8 @@ def docker_health(
     request: pytest.FixtureRequest, app_start: Started, contract: Profile
 ) -> HealthWatch:
     """Docker's health status of the app container, watched since it started."""
+    if app_start.start_error is not None:
+        blocked("RUN-STARTS", f"the app container did not start: {app_start.start_error}")
     state = _state(request)
     assert state.lab is not None
     health = state.image_attrs["Config"].get("Healthcheck") or {}
@@ -286,16 +295,18 @@ ToolRunner = Callable[..., ToolRun]
 def run_tool(idle_run: Started, contract: Profile) -> ToolRunner:
     """Runs a program of the image as the app user in the suite's idle container."""
     if not idle_run.running():
+        why = idle_run.start_error or " ".join(last_log_lines(idle_run.container, 3).split())
         pytest.fail(
             "could not establish the fact: the idle container (the image with its server "
-            f"replaced by an idle {contract.fs.python}) did not stay up: "
-            f"{' '.join(last_log_lines(idle_run.container, 3).split())}",
+            f"replaced by an idle {contract.fs.python}) did not stay up: {why}",
             pytrace=False,
         )
 
     def run(argv: list[str], timeout_s: float = 120.0) -> ToolRun:
         __tracebackhide__ = True
-        return _fact(lambda: tools.run(idle_run.container, argv, contract.image.user, timeout_s))
+        return establish(
+            lambda: tools.run(idle_run.container, argv, contract.image.user, timeout_s)
+        )
 
     return run
 
@@ -391,4 +402,4 @@ def index_html(image_fs: ImageFilesystem, contract: Profile) -> str:
     path = f"{contract.fs.frontend_dir}/index.html"
     if image_fs.lookup(path) is None:
         blocked("FS-FRONTEND", f"{path} is missing")
-    return str(_fact(lambda: image_fs.read_text(path)))
+    return str(establish(lambda: image_fs.read_text(path)))

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from conformance.container import Started
-from conformance.probes import FactError, tools
+from conformance.fixtures import establish
+from conformance.probes import tools
 from conformance.probes.accounts import PasswdEntry
 from conformance.probes.compose import container_ports
 from conformance.probes.tools import ToolRun
@@ -42,10 +43,7 @@ def _artifact(conformance: Resolved, key: str, what: str, check: Check) -> Path:
 
 
 def _run(started: Started, argv: list[str], user: str) -> ToolRun:
-    try:
-        return tools.run(started.container, argv, user)
-    except FactError as exc:
-        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+    return establish(lambda: tools.run(started.container, argv, user))
 
 
 def _uid(spec: str, passwd: dict[str, PasswdEntry]) -> str:

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from conformance.container import Started
-from conformance.fixtures import ToolRunner, Transcode, probe_streams
-from conformance.probes import FactError, tools
+from conformance.fixtures import ToolRunner, Transcode, establish, probe_streams
+from conformance.probes import tools
 from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.verdict import Check, blocked
@@ -131,10 +131,7 @@ def test_transcode_through_api(
     if transcode_result.rc != 0:
         blocked("FF-TRANSCODE", "a clip does not transcode even without the API")
     # The upload is the clip FF-TRANSCODE made directly (and probed) in the idle container.
-    try:
-        body = tools.read_file(idle_run.container, transcode_result.path)
-    except FactError as exc:
-        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+    body = establish(lambda: tools.read_file(idle_run.container, transcode_result.path))
     response = http.post(ff.video_api_path, files={"file": ("clip.mp4", body, "video/mp4")})
     fix = (
         f"POST {ff.video_api_path} must take a multipart `file` and answer 202 with the job's `id`"
@@ -168,10 +165,7 @@ def test_transcode_through_api(
         "serve result.file_url",
     )
     out = f"{ff.temp_dir}/conformance-api-result.mp4"
-    try:
-        tools.write_file(idle_run.container, out, result.content)
-    except FactError as exc:
-        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+    establish(lambda: tools.write_file(idle_run.container, out, result.content))
     probe = probe_streams(run_tool, out, "ffprobe" in contract.ffmpeg.tools) or {}
     streams = {s.get("codec_type"): s.get("codec_name") for s in probe.get("streams", [])}
     duration = float(probe.get("format", {}).get("duration") or 0)

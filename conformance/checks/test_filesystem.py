@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance.fixtures import Account, ToolRunner, find_account
-from conformance.probes import FactError
+from conformance.fixtures import Account, ToolRunner, establish, find_account
 from conformance.probes.accounts import PasswdEntry
 from conformance.probes.filesystem import ImageFilesystem, writable_by
 from conformance.probes.process import ProcessIdentity, pid1_identity
@@ -46,6 +45,8 @@ def test_app_user(image_passwd: dict[str, PasswdEntry], contract: Profile, check
 @pytest.fixture(scope="session")
 def pid1(app_start: Any) -> ProcessIdentity:
     """PID 1 of the app container as started (serving or not), read by the engine."""
+    if app_start.start_error is not None:
+        blocked("RUN-STARTS", f"the app container did not start: {app_start.start_error}")
     if not app_start.running():
         app_start.container.reload()
         blocked(
@@ -53,10 +54,7 @@ def pid1(app_start: Any) -> ProcessIdentity:
             f"the app container exited with code {app_start.container.attrs['State']['ExitCode']}"
             ": PID 1 has no identity to read",
         )
-    try:
-        return pid1_identity(app_start.container)
-    except FactError as exc:
-        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+    return establish(lambda: pid1_identity(app_start.container))
 
 
 @pytest.mark.check("FS-PID1-USER")

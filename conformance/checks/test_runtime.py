@@ -11,8 +11,14 @@ import httpx
 import pytest
 
 from conformance.container import HealthWatch, Started, last_log_lines
-from conformance.fixtures import StopResult, health_bound_s, health_deadline_s, run_transcode
-from conformance.probes import FactError, tools
+from conformance.fixtures import (
+    StopResult,
+    establish,
+    health_bound_s,
+    health_deadline_s,
+    run_transcode,
+)
+from conformance.probes import tools
 from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.verdict import Check, blocked
@@ -22,6 +28,8 @@ from conformance.verdict import Check, blocked
 def test_stays_up(app_start: Started, contract: Profile, check: Check) -> None:
     want = contract.runtime.stays_up_s
     fix = 'run the server in the foreground as PID 1 (`CMD ["python", "-m", "app"]`); read the logs'
+    if app_start.start_error is not None:
+        check.fail(f"did not start: {app_start.start_error}", f"running for {want:g} s", fix)
     exited = app_start.wait_exit(app_start.started_at + want - time.monotonic())
     up = time.monotonic() - app_start.started_at
     if exited:
@@ -42,6 +50,8 @@ def test_stays_up(app_start: Started, contract: Profile, check: Check) -> None:
 
 @pytest.mark.check("RUN-READY")
 def test_ready_within_start_period(app_start: Started, contract: Profile, check: Check) -> None:
+    if app_start.start_error is not None:
+        blocked("RUN-STARTS", f"the container did not start: {app_start.start_error}")
     if app_start.exit_code is not None:
         blocked(
             "RUN-STARTS", f"the container exited with code {app_start.exit_code} before serving"
@@ -108,10 +118,7 @@ def schema_problem(body: Any, schema: dict[str, Any]) -> str | None:
 
 def _run_healthcheck(started: Started, argv: list[str], timeout_s: float) -> tuple[int | None, str]:
     """The image's own probe, run as the image's user in a running container."""
-    try:
-        result = tools.run(started.container, argv, timeout_s=timeout_s)
-    except FactError as exc:
-        pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+    result = establish(lambda: tools.run(started.container, argv, timeout_s=timeout_s))
     return result.rc, result.why() if not result.ok else result.stdout
 
 
@@ -137,9 +144,10 @@ def test_healthcheck_fails_without_server(
     check: Check,
 ) -> None:
     if not idle_run.running():
+        why = idle_run.start_error or " ".join(last_log_lines(idle_run.container, 3).split())
         pytest.fail(
-            f"the idle container (server replaced by an idle interpreter) did not stay up: "
-            f"{last_log_lines(idle_run.container, 3)}",
+            "could not establish the fact: the idle container (server replaced by an idle "
+            f"interpreter) did not stay up: {why}",
             pytrace=False,
         )
     rc, output = _run_healthcheck(idle_run, healthcheck_test, healthcheck_timeout_s)
@@ -285,10 +293,9 @@ def test_min_resources(
     request.getfixturevalue("ffmpeg_ready")
 
     def run(argv: list[str], timeout_s: float = 120.0) -> ToolRun:
-        try:
-            return tools.run(min_resources_run.container, argv, contract.image.user, timeout_s)
-        except FactError as exc:
-            pytest.fail(f"could not establish the fact: {exc}", pytrace=False)
+        return establish(
+            lambda: tools.run(min_resources_run.container, argv, contract.image.user, timeout_s)
+        )
 
     result = run_transcode(run, contract, "minres")
     if result.rc != 0:

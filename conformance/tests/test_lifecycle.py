@@ -356,3 +356,53 @@ def test_compose_files_are_read_the_way_compose_reads_them(tmp_path: Path) -> No
     )
     assert overridden["status"] == "failed", overridden
     assert "the service has no healthcheck" in overridden["measured"], overridden
+
+
+# The checks an image with nothing in it may pass: those whose fact is its configuration,
+# and those whose fact is an absence that its (successfully read, empty) filesystem
+# really has: no build tools, no caches, no setuid files.
+CONFIG_ONLY = {
+    "IMG-HEALTHCHECK", "IMG-PORT", "IMG-EXEC-FORM", "IMG-SIZE", "IMG-LAYERS", "IMG-SECRETS",
+    "IMG-LABELS", "IMG-WORKDIR", "FS-NO-BUILD-TOOLS", "FS-NO-CACHES", "FS-SETUID",
+}  # fmt: skip
+
+
+def test_no_check_passes_without_its_fact(tmp_path: Path) -> None:
+    """An image that declares the contract's configuration but holds no files at all:
+    no passwd, no shell, no Python, no FFmpeg, no server. Every gatherer fails (the
+    export lacks its files, no program runs, no container stays up, nothing answers);
+    no check other than the configuration-only ones may pass, and none crashes."""
+    from conformance.tests.registry import import_image
+
+    client = docker.from_env()
+    image = import_image(
+        client,
+        "ai-video-mutant:nothing-inside",
+        {"app/.keep": b""},
+        [
+            "USER appuser:appuser",
+            "WORKDIR /app",
+            "EXPOSE 8000/tcp",
+            "HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 "
+            'CMD ["python", "-m", "app.healthcheck"]',
+            'CMD ["python", "-m", "app"]',
+            "LABEL org.opencontainers.image.source=https://example.org/x"
+            " org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567"
+            " org.opencontainers.image.version=1.0.0"
+            " org.opencontainers.image.created=2026-01-01T00:00:00Z",
+        ],
+    )
+    profile = tmp_path / "short-waits.toml"
+    profile.write_text("[suite]\nready_timeout_s = 5.0\n[runtime]\nbad_config_timeout_s = 5.0\n")
+    try:
+        run = run_suite(image.ref, tmp_path / "r.json", f"--conformance-profile={profile}")
+    finally:
+        client.images.remove(image.id, force=True)
+    assert run.report is not None, run.output[-3000:]
+    assert "Traceback" not in run.output, run.output[-3000:]
+    for check in run.report["checks"]:  # every message one clear reason, no raw traceback
+        assert "def " not in (check["message"] or ""), check
+    passed = {c["id"] for c in run.report["checks"] if c["status"] == "passed"}
+    assert passed <= CONFIG_ONLY, sorted(passed - CONFIG_ONLY)
+    assert run.report["green"] is False and run.returncode != 0
+    assert leftovers(run.pid) == []
