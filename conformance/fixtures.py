@@ -4,6 +4,7 @@ and shared measurements. The gathering itself lives in conformance/probes/."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -292,8 +293,8 @@ ToolRunner = Callable[..., ToolRun]
 
 
 @pytest.fixture(scope="session")
-def run_tool(idle_run: Started, contract: Profile) -> ToolRunner:
-    """Runs a program of the image as the app user in the suite's idle container."""
+def idle(idle_run: Started, contract: Profile) -> Started:
+    """The idle container, running; the checks that need it error when it is not."""
     if not idle_run.running():
         why = idle_run.start_error or " ".join(last_log_lines(idle_run.container, 3).split())
         pytest.fail(
@@ -301,6 +302,13 @@ def run_tool(idle_run: Started, contract: Profile) -> ToolRunner:
             f"replaced by an idle {contract.fs.python}) did not stay up: {why}",
             pytrace=False,
         )
+    return idle_run
+
+
+@pytest.fixture(scope="session")
+def run_tool(idle: Started, contract: Profile) -> ToolRunner:
+    """Runs a program of the image as the app user in the suite's idle container."""
+    idle_run = idle
 
     def run(argv: list[str], timeout_s: float = 120.0) -> ToolRun:
         __tracebackhide__ = True
@@ -353,8 +361,6 @@ def probe_argv(path: str) -> list[str]:
 def probe_streams(run: ToolRunner, path: str, ffprobe: bool = True) -> dict[str, Any] | None:
     """Streams and duration of a file in the container, in ffprobe's JSON shape, or None.
     Without ffprobe (a profile whose ffmpeg.tools leaves it out) ffmpeg reads them."""
-    import json
-
     if not ffprobe:
         return ffmpeg_probe(run(["ffmpeg", "-hide_banner", "-i", path]).stderr)
     result = run(probe_argv(path))

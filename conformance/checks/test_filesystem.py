@@ -210,13 +210,16 @@ def python_facts(run_tool: ToolRunner, contract: Profile) -> dict[str, Any]:
     result = run_tool([python, "-c", _PYTHON_FACTS, json.dumps(contract.fs.required_modules)])
     if result.missing:
         return {"missing": f"no `{python}` in the image"}
-    try:
-        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-    except (ValueError, IndexError):
-        pytest.fail(
-            f"could not establish the fact: `{python}` gave no answer ({result.why()})",
-            pytrace=False,
-        )
+    lines = result.stdout.strip().splitlines()
+    if lines:
+        try:
+            return dict(json.loads(lines[-1]))
+        except ValueError:
+            pass
+    pytest.fail(
+        f"could not establish the fact: `{python}` gave no answer ({result.why()})",
+        pytrace=False,
+    )
 
 
 @pytest.mark.check("FS-PYTHON")

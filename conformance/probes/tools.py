@@ -3,6 +3,9 @@ image through the engine's exec: never `sh -c`, so an image without a shell work
 
 from __future__ import annotations
 
+import io
+import posixpath
+import tarfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -56,14 +59,15 @@ def run(
     stdout = (out or b"").decode(errors="replace")
     stderr = (err or b"").decode(errors="replace")
     seconds = time.monotonic() - started
-    engine_said = "exec failed" in stdout or "unable to find user" in stdout
-    if result.exit_code in (126, 127) and not stderr and engine_said:
-        # The engine's own failure, written to stdout: the program never started.
-        if "unable to find user" in stdout or "no matching entries in passwd" in stdout:
+    # The engine's own failure (the program never started) comes on either stream.
+    said = stdout + stderr
+    engine_said = "exec failed" in said or "unable to find user" in said
+    if result.exit_code in (126, 127) and engine_said:
+        if "unable to find user" in said or "no matching entries in passwd" in said:
             raise FactError(f"user {user!r} does not exist in the image, so nothing runs as it")
-        reason = " ".join(stdout.split())
-        missing = "executable file not found" in stdout or "no such file or directory" in stdout
-        if "permission denied" in stdout:
+        reason = " ".join(said.split())
+        missing = "executable file not found" in said or "no such file or directory" in said
+        if "permission denied" in said:
             reason = f"{argv[0]} is not executable by user {user or '(the image default)'}"
         return ToolRun(tuple(argv), result.exit_code, "", reason, seconds, missing=missing)
     return ToolRun(tuple(argv), result.exit_code, stdout, stderr, seconds)
@@ -71,9 +75,6 @@ def run(
 
 def read_file(container: Any, path: str) -> bytes:
     """A file from a container, through the engine's archive API (no shell, no cat)."""
-    import io
-    import tarfile
-
     try:
         stream, _ = container.get_archive(path)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
@@ -88,10 +89,6 @@ def read_file(container: Any, path: str) -> bytes:
 
 def write_file(container: Any, path: str, data: bytes, uid: int = 0, gid: int = 0) -> None:
     """Put a file into a container (owned by uid:gid), through the engine's archive API."""
-    import io
-    import posixpath
-    import tarfile
-
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo(posixpath.basename(path))

@@ -175,6 +175,9 @@ def test_a_tool_that_does_not_run_is_a_failed_run(answer: Any, expected: str) ->
     [
         ((126, (b"unable to find user appuser: no matching entries in passwd file\r\n", None)),
          "user 'appuser' does not exist in the image"),
+        # the same words may come on the other stream
+        ((126, (None, b"unable to find user appuser: no matching entries in passwd file\r\n")),
+         "user 'appuser' does not exist in the image"),
         ((0, docker.errors.APIError("container is not running")), "could not be run"),
     ],
 )  # fmt: skip
