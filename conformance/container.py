@@ -36,6 +36,7 @@ from conformance.probes.process import listening_ports
 LABEL_SESSION = "io.ai-video-conformance.session"
 LABEL_HOST = "io.ai-video-conformance.host"
 LABEL_PID = "io.ai-video-conformance.pid"
+LABEL_KEEP = "io.ai-video-conformance.keep"  # --conformance-keep: left for debugging, not swept
 LOG_TAIL_LINES = 15
 POLL_S = 0.1
 UNTIMED_POLL_S = 0.3
@@ -59,6 +60,13 @@ def spawn(fn: Callable[[], T]) -> Future[T]:
 
     threading.Thread(target=target, daemon=True).start()
     return future
+
+
+def ignore_environment_proxies(client: docker.DockerClient) -> None:
+    """The suite talks to a local engine socket and 127.0.0.1 only. Without this,
+    requests scans os.environ for proxies on every call, from the suite's background
+    threads, while pytest changes os.environ (PYTEST_CURRENT_TEST): a KeyError race."""
+    client.api.trust_env = False
 
 
 def last_log_lines(container: Container, lines: int = LOG_TAIL_LINES) -> str:
@@ -105,6 +113,7 @@ class SuiteContainer(DockerContainer):
             **run_kwargs,
         )
         self.tmpfs.update(tmpfs)
+        ignore_environment_proxies(self.get_docker_client().client)
         if publish_port is not None:
             # with_bind_ports takes no host address; docker-py reads (address, None) as
             # "any free port on that address", and the app must not face the network.
@@ -218,7 +227,7 @@ class HealthPathAnswers(_Recording):
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         started = self.started
         polls = 0
-        with httpx.Client(timeout=1.0) as client:
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
             while not self.closing.is_set():
                 polls += 1
                 # the engine is asked every 5th poll: an inspect costs more than a GET
@@ -326,6 +335,8 @@ def sweep_stale(client: docker.DockerClient) -> list[str]:
         pid = labels.get(LABEL_PID, "0")
         if pid.isdigit() and int(pid) and _pid_alive(int(pid)):
             continue
+        if labels.get(LABEL_KEEP) == "1":
+            continue  # kept on purpose: the user removes them
         with contextlib.suppress(docker.errors.APIError):
             client.api.remove_container(info["Id"], force=True)
             removed.append(info["Id"][:12])
@@ -344,6 +355,7 @@ class Lab:
         ready_timeout_s: float,
     ) -> None:
         self.client = client
+        ignore_environment_proxies(client)
         self.image = image
         self.port = port
         self.health_path = health_path
@@ -363,6 +375,7 @@ class Lab:
             LABEL_SESSION: self.session_id,
             LABEL_HOST: socket.gethostname(),
             LABEL_PID: str(os.getpid()),
+            **({LABEL_KEEP: "1"} if self.keep else {}),
         }
 
     # -- starting -------------------------------------------------------------
