@@ -308,7 +308,6 @@ def idle(idle_run: Started, contract: Profile) -> Started:
 @pytest.fixture(scope="session")
 def run_tool(idle: Started, image_passwd: dict[str, PasswdEntry], contract: Profile) -> ToolRunner:
     """Runs a program of the image as the app user in the suite's idle container."""
-    idle_run = idle
     user = contract.image.user
     if not user.split(":", 1)[0].isdigit() and find_account(image_passwd, user) is None:
         # The engine's own "unable to find user" does not always reach the client.
@@ -320,9 +319,7 @@ def run_tool(idle: Started, image_passwd: dict[str, PasswdEntry], contract: Prof
 
     def run(argv: list[str], timeout_s: float = 120.0) -> ToolRun:
         __tracebackhide__ = True
-        return establish(
-            lambda: tools.run(idle_run.container, argv, contract.image.user, timeout_s)
-        )
+        return establish(lambda: tools.run(idle.container, argv, user, timeout_s))
 
     return run
 
