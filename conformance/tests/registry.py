@@ -27,7 +27,7 @@ import docker.errors
 import httpx
 import pytest
 
-from conformance.gate_report import STATUSES
+from conformance.gate.decision import STATUSES
 from conformance.sealing import seal
 
 BINARY = "docker-registry"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.gate_registry import EcrRegistry, ecr_auth_config, ecr_registry
-from conformance.gate_report import Refused
+from conformance.gate.errors import Refused
+from conformance.gate.registry import EcrRegistry, ecr_auth_config, ecr_registry
 from conformance.tests import prereq
 from conformance.tests.registry import (
     ECR_ACCOUNT,

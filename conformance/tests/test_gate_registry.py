@@ -332,12 +332,12 @@ def test_a_tag_moved_during_the_push_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Someone pushes another image to the same tag between the push and the check."""
-    from conformance import gate_docker
-    from conformance.gate_registry import parse_repository
+    from conformance.gate import push as docker_push
+    from conformance.gate.registry import parse_repository
 
     image, other = gate_images
     target = f"{registry.host}/{repo_path}"
-    verify = gate_docker._verify
+    verify = docker_push._verify
 
     def push_other_then_verify(*args: Any) -> None:
         docker_client.api.tag(other.id, target, "t")
@@ -346,8 +346,8 @@ def test_a_tag_moved_during_the_push_is_caught(
         docker_client.api.remove_image(f"{target}:t")
         verify(*args)
 
-    monkeypatch.setattr(gate_docker, "_verify", push_other_then_verify)
-    with pytest.raises(gate_docker.PushFailed, match=r"pushed over concurrently\?"):
-        gate_docker.push(docker_client, image.id, parse_repository(target), ["t"], None)
+    monkeypatch.setattr(docker_push, "_verify", push_other_then_verify)
+    with pytest.raises(docker_push.PushFailed, match=r"pushed over concurrently\?"):
+        docker_push.push(docker_client, image.id, parse_repository(target), ["t"], None)
     _, manifest = registry.manifest(repo_path, "t")
     assert manifest["config"]["digest"] == other.id

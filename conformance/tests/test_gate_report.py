@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance.gate_report import Policy, Refused, evaluate, load_report
+from conformance.gate.decision import Policy, evaluate, load_report
+from conformance.gate.errors import Refused
 from conformance.sealing import KEY_ENV
 from conformance.tests.registry import REPORT_KEY, make_report
 

@@ -8,12 +8,8 @@ from typing import Any
 import docker
 import docker.errors
 
-from conformance.gate_registry import Repository
-from conformance.gate_report import Refused
-
-
-class PushFailed(Exception):
-    """The push or its verification failed; something may already be in the registry."""
+from conformance.gate.errors import PushFailed, Refused
+from conformance.gate.registry import Repository
 
 
 def connect() -> docker.DockerClient:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.gate.errors import Refused
 from conformance.sealing import KEY_ENV, ReportTampered, verify
 
 SCHEMA_VERSION = 1
@@ -21,10 +22,6 @@ TOOL_NAME = "ai-video-conformance"
 STATUSES = ("passed", "failed", "waived", "skipped", "error")
 # How many offending checks a refusal names before it says "and N more".
 _NAMED_IN_REASON = 3
-
-
-class Refused(Exception):
-    """The gate will not push; the message is the one-line reason."""
 
 
 @dataclass(frozen=True)

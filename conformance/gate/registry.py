@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.gate_report import Refused
+from conformance.gate.errors import Refused, UsageError
 
 # <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
 _ECR_HOST = re.compile(
@@ -15,10 +15,6 @@ _ECR_HOST = re.compile(
 )
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-class UsageError(Exception):
-    """The command line is wrong; the message says how to fix it."""
 
 
 @dataclass(frozen=True)

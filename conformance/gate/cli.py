@@ -13,17 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from conformance import gate_docker
-from conformance.gate_docker import PushFailed
-from conformance.gate_registry import (
+from conformance.gate import push as docker_push
+from conformance.gate.decision import Policy, evaluate, load_report
+from conformance.gate.errors import PushFailed, Refused, UsageError
+from conformance.gate.registry import (
     EcrRegistry,
-    UsageError,
     check_tag,
     ecr_auth_config,
     ecr_registry,
     parse_repository,
 )
-from conformance.gate_report import Policy, Refused, evaluate, load_report
 
 PROG = "conformance-gate"
 EXIT_REFUSED, EXIT_USAGE, EXIT_PUSH_FAILED = 1, 2, 3
@@ -119,15 +118,15 @@ def run(argv: Sequence[str] | None = None) -> str:
     )
 
     report = load_report(args.report)
-    client = gate_docker.connect()
+    client = docker_push.connect()
     try:
-        source_id = gate_docker.image_id(client, args.image)
+        source_id = docker_push.image_id(client, args.image)
     except LookupError as exc:
         raise Refused(str(exc)) from None
     verdict = evaluate(report, source_id, policy)
     auth = ecr_auth_config(ecr) if ecr else None
 
-    digest = gate_docker.push(client, source_id, repository, tags, auth)
+    digest = docker_push.push(client, source_id, repository, tags, auth)
     notes = [f"{verdict.passed} passed"]
     if verdict.waived:
         notes.append("waived " + ", ".join(verdict.waived))

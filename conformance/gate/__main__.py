@@ -1,0 +1,5 @@
+import sys
+
+from conformance.gate.cli import main
+
+sys.exit(main())
