@@ -6,6 +6,7 @@ containers, fixtures.py hands them to the checks, report.py writes the reports.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -16,9 +17,11 @@ import pytest
 
 from conformance.catalogue import CHECKS, SEED, SEED_IDS
 from conformance.header import header_lines
+from conformance.policy import PolicyError, load_policy
+from conformance.schema import Policy, named
 from conformance.selection import SelectionError, keywords, matches, parse_patterns
 from conformance.session import STATE, SuiteState
-from conformance.settings import PROFILE, SETTINGS, resolve, suite_requested
+from conformance.settings import PROFILE, SETTINGS, Resolved, resolve, suite_requested
 from conformance.verdict import WAIVED_PREFIX, check_id_of
 
 pytest_plugins = ["conformance.fixtures"]
@@ -56,6 +59,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID",
         help="run only these checks (repeatable; IDs or globs, e.g. --check 'FS-*'); "
         "the report is then a selection, never releasable",
+    )
+    group.addoption(
+        "--conformance-policy",
+        dest="conformance_policy",
+        default=None,
+        metavar="FILE",
+        help="policy TOML: the waivers, exclusions, overrides and skips this run accepts "
+        "[env CONFORMANCE_POLICY; default: only the profile's own waivers]",
     )
 
 
@@ -99,9 +110,26 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if not state.resolved.image:
         raise pytest.UsageError(_NO_IMAGE)
+    state.policy = _run_policy(config, state.resolved)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(CHECKS_DIR)]  # `pytest --image=X` runs the suite, wherever it is
     _interrupt_on_sigterm()
+
+
+def _run_policy(config: pytest.Config, resolved: Resolved) -> Policy:
+    """The allowances this run's verdict uses: a policy file, else the profile's waivers."""
+    raw = config.getoption("conformance_policy") or os.environ.get("CONFORMANCE_POLICY")
+    if not raw:
+        return Policy(
+            waivers=frozenset(resolved.profile.waivers), source="the profile's own waivers"
+        )
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = Path(config.invocation_params.dir) / path
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 _NO_IMAGE = (
@@ -158,7 +186,7 @@ def pytest_collection_modifyitems(
             continue
         if check_id in excluded:
             dropped.append(item)
-            state.book.not_selected(
+            state.book.exclude(
                 check_id, f"excluded by suite.exclude [{resolved.sources['exclude']}]"
             )
             continue
@@ -211,7 +239,7 @@ class _Recorder:
             check_id = check_id_of(item)
             if check_id is not None and self.state.book.results.get(check_id) is None:
                 self.state.selection.leave_out(check_id, how)
-                self.state.book.not_selected(check_id, f"not selected ({how})")
+                self.state.book.exclude(check_id, f"excluded: not selected ({how})")
 
     def _how_deselected(self) -> str:
         config = self.config
@@ -238,6 +266,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is not None and state.active:
         finish_suite(session.config, state)
+        # One definition of green: a run that is not green never exits 0, even when
+        # no test failed (blocked, excluded, skipped without allowance, a deviation).
+        not_green = state.report is not None and not state.report["green"]
+        if not_green and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -250,6 +283,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         counts[result.status] = counts.get(result.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     terminalreporter.write_line(f"conformance: {summary}; suite wall time {wall:.1f} s")
+    if state.report is not None:
+        verdict = state.report["verdict"]
+        line = "green" if verdict["green"] else "NOT green: " + named(verdict["reasons"])
+        terminalreporter.write_line(f"conformance verdict: {line} (policy: {state.policy.source})")
     if state.selection.left_out:
         terminalreporter.write_line(
             f"conformance: a selection ({len(CHECKS) - len(state.selection.left_out)} of "
@@ -269,7 +306,11 @@ def _seed_summary(terminalreporter: Any, state: SuiteState) -> None:
             state.book.results[i].status if i in state.book.results else "not run" for i in ids
         ]
         worst = next(
-            (s for s in ("failed", "error", "not run", "skipped", "waived") if s in statuses),
+            (
+                s
+                for s in ("failed", "error", "blocked", "not run", "excluded", "skipped", "waived")
+                if s in statuses
+            ),
             "passed",
         )
         terminalreporter.write_line(f"  {worst.upper():7} {name} ({', '.join(ids)})")

@@ -12,10 +12,11 @@ import pytest
 
 from conformance import __version__
 from conformance.catalogue import CHECKS
+from conformance.schema import SCHEMA_VERSION, STATUSES, TOOL_NAME, Policy, decide, summarize
 from conformance.sealing import seal
 
 # When one check ID has several test items, the worst status wins.
-_RANK = {"failed": 0, "error": 1, "passed": 2, "waived": 3, "skipped": 4}
+_RANK = {"failed": 0, "error": 1, "blocked": 2, "skipped": 3, "waived": 4, "passed": 5}
 
 
 @dataclass
@@ -57,11 +58,12 @@ class ResultBook:
         result = self.results.setdefault(check_id, CheckResult(check_id))
         result.items[nodeid] = "pending"
 
-    def not_selected(self, check_id: str, why: str) -> None:
-        self.results.setdefault(check_id, CheckResult(check_id, message=why))
+    def exclude(self, check_id: str, why: str) -> None:
+        """A check this run leaves out: excluded, which is neither passed nor skipped."""
+        self.results.setdefault(check_id, CheckResult(check_id, status="excluded", message=why))
 
     def add(self, check_id: str, report: pytest.TestReport) -> None:
-        from conformance.verdict import WAIVED_PREFIX
+        from conformance.verdict import BLOCKED_PREFIX, WAIVED_PREFIX
 
         result = self.results.setdefault(check_id, CheckResult(check_id))
         result.duration_s += report.duration
@@ -75,7 +77,12 @@ class ResultBook:
             status = "failed" if report.when == "call" else "error"
         elif report.skipped:
             message = _message(report)
-            status = "waived" if message.startswith(WAIVED_PREFIX) else "skipped"
+            if message.startswith(WAIVED_PREFIX):
+                status = "waived"
+            elif message.startswith(BLOCKED_PREFIX):
+                status = "blocked"
+            else:
+                status = "skipped"
         elif report.when == "call":
             status = "passed"
         if status is None:
@@ -86,7 +93,7 @@ class ResultBook:
 
     def finish(self) -> list[CheckResult]:
         for check_id in CHECKS:  # a path subset never collects the rest: say so
-            self.not_selected(check_id, "not selected (not collected in this run)")
+            self.exclude(check_id, "excluded: not collected in this run")
         for result in self.results.values():
             statuses = list(result.items.values())
             if "pending" in statuses:
@@ -109,34 +116,41 @@ def build_report(
     started_at: datetime,
     finished_at: datetime,
     duration_s: float,
+    policy: Policy,
+    deviations: list[dict[str, Any]] | None = None,
     selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    summary = {"total": len(results)} | {
-        s: 0 for s in ("passed", "failed", "waived", "skipped", "error")
-    }
-    for result in results:
-        summary[result.status] += 1
-    report = {
-        "schema_version": 1,
-        "tool": {"name": "ai-video-conformance", "version": __version__},
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "catalogue": list(CHECKS),
         "image": image,
         "profile": profile,
+        "deviations": deviations or [],
+        "policy": policy.as_json(),
         "started_at": started_at.isoformat(),
         "finished_at": finished_at.isoformat(),
         "duration_s": round(duration_s, 2),
-        "summary": summary,
+        "summary": summarize(r.status for r in results),
         "selection": selection or {"complete": True, "checks": [], "left_out": {}},
-        # A selection is never green, however its checks went: it is not the contract.
-        "green": summary["failed"] == 0
-        and summary["error"] == 0
-        and summary["total"] > 0
-        and (selection is None or bool(selection.get("complete"))),
+        "green": False,
         "checks": [r.as_json() for r in results],
     }
+    decision = decide(report, policy)
+    report["green"] = decision.green
+    report["verdict"] = {"green": decision.green, "reasons": list(decision.reasons)}
     return seal(report)
 
 
-_ICON = {"passed": "✅", "failed": "❌", "error": "💥", "waived": "🟡", "skipped": "⏭️"}
+_ICON = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "💥",
+    "blocked": "🚧",
+    "waived": "🟡",
+    "excluded": "⛔",
+    "skipped": "⏭️",
+}
 
 
 def _cell(text: str | None, limit: int = 160) -> str:
@@ -144,25 +158,46 @@ def _cell(text: str | None, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _deviation_lines(deviations: list[dict[str, Any]], policy: dict[str, Any]) -> list[str]:
+    from fnmatch import fnmatchcase
+
+    allowed = policy.get("overrides") or []
+    lines = [
+        f"### Deviations from the reference profile ({len(deviations)})",
+        "",
+        "| Key | Reference | This run | Direction | Allowed | Source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in deviations:
+        ok = any(fnmatchcase(d["key"], pattern) for pattern in allowed)
+        lines.append(
+            f"| `{d['key']}` | {_cell(repr(d['reference']), 40)} | {_cell(repr(d['value']), 40)} "
+            f"| {d['direction']} | {'yes' if ok else '**no**'} | {_cell(d['source'], 60)} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     verdict = "green" if report["green"] else "NOT green"
     selection = report.get("selection") or {}
-    lines = [
-        f"## Conformance: `{report['image']['ref']}` is {verdict}",
-        "",
-    ]
+    lines = [f"## Conformance: `{report['image']['ref']}` is {verdict}", ""]
+    # What the run was measured against comes first: a loosened profile is read before results.
+    if report.get("deviations"):
+        lines += _deviation_lines(report["deviations"], report.get("policy") or {})
+    reasons = (report.get("verdict") or {}).get("reasons") or []
+    if reasons:
+        lines += [f"**Why not green:** {_cell('; '.join(reasons), 600)}", ""]
     if selection.get("left_out"):
         left_out = selection["left_out"]
         lines += [
             f"**A selection, not a releasable report:** {len(left_out)} of {s['total']} checks "
-            f"were not selected ({', '.join(sorted(set(left_out.values())))}).",
+            f"were left out ({', '.join(sorted(set(left_out.values())))}).",
             "",
         ]
+    counts = " · ".join(f"{s[status]} {status}" for status in STATUSES)
     lines += [
-        f"Image `{report['image']['id']}` · {s['passed']} passed · {s['failed']} failed · "
-        f"{s['error']} errors · {s['waived']} waived · {s['skipped']} skipped · "
-        f"{report['duration_s']:.1f} s",
+        f"Image `{report['image']['id']}` · {counts} · {report['duration_s']:.1f} s",
         "",
         "| | Check | Measured | Threshold | Note |",
         "|---|---|---|---|---|",

@@ -13,6 +13,7 @@ import pytest
 
 from conformance.container import Lab, RunSpec
 from conformance.report import ResultBook
+from conformance.schema import Policy
 from conformance.selection import Selection
 from conformance.settings import Resolved
 
@@ -30,6 +31,9 @@ class SuiteState:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started_mono: float = field(default_factory=time.monotonic)
     written: list[Path] = field(default_factory=list)
+    # What this run accepts besides passed checks: the profile's own waivers, or a policy file.
+    policy: Policy = field(default_factory=Policy)
+    report: dict[str, Any] | None = None
     active: bool = False  # checks were collected and containers may exist
 
 

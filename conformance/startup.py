@@ -12,6 +12,7 @@ import docker.errors
 import pytest
 
 from conformance.container import Lab, sweep_stale
+from conformance.deviations import deviations, profile_digest
 from conformance.fixtures import health_wait_s
 from conformance.report import build_report, write
 from conformance.session import SuiteState
@@ -114,11 +115,12 @@ def finish_suite(config: pytest.Config, state: SuiteState) -> None:
     }
     profile = {
         "path": str(resolved.profile.path) if resolved.profile.path else None,
+        "digest": profile_digest(resolved.profile),
         "values": resolved.report_values(),
         "waivers": dict(resolved.profile.waivers),
     }
     results = state.book.finish()
-    ran = {r.id for r in results if not (r.message or "").startswith("not selected")}
+    ran = {r.id for r in results if r.status != "excluded"}
     report = build_report(
         results,
         image,
@@ -126,8 +128,11 @@ def finish_suite(config: pytest.Config, state: SuiteState) -> None:
         state.started_at,
         finished,
         time.monotonic() - state.started_mono,
+        policy=state.policy,
+        deviations=deviations(resolved.profile),
         selection=state.selection.as_json(ran),
     )
+    state.report = report
     state.written = write(
         report, resolved.json_report, resolved.markdown_report, Path(config.invocation_params.dir)
     )

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from conformance.gate import policy as policy_args
 from conformance.gate import push as docker_push
-from conformance.gate.decision import Policy, evaluate, load_report
+from conformance.gate.decision import evaluate, load_report
 from conformance.gate.errors import PushFailed, Refused, UsageError
 from conformance.gate.registry import (
     EcrRegistry,
@@ -52,20 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TAG",
         help="tag to push (repeatable; default: the tag of --image)",
     )
-    parser.add_argument(
-        "--allow-waiver",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="check ID the profile may waive (repeatable)",
-    )
-    parser.add_argument(
-        "--allow-skip",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="check ID that may be skipped (repeatable); other skips are refused",
-    )
+    policy_args.add_arguments(parser)
     parser.add_argument(
         "--allow-unkeyed-seal",
         action="store_true",
@@ -111,11 +99,7 @@ def run(argv: Sequence[str] | None = None) -> str:
     repository = parse_repository(args.repository)
     tags = [check_tag(t) for t in (args.tags or _default_tags(args.image))]
     ecr = _ecr_target(args, repository.host)
-    policy = Policy(
-        allowed_waivers=frozenset(args.allow_waiver),
-        allowed_skips=frozenset(args.allow_skip),
-        require_keyed_seal=not args.allow_unkeyed_seal,
-    )
+    policy = policy_args.from_args(args)
 
     report = load_report(args.report)
     client = docker_push.connect()
@@ -123,15 +107,20 @@ def run(argv: Sequence[str] | None = None) -> str:
         source_id = docker_push.image_id(client, args.image)
     except LookupError as exc:
         raise Refused(str(exc)) from None
-    verdict = evaluate(report, source_id, policy)
+    verdict = evaluate(report, source_id, policy, require_keyed_seal=not args.allow_unkeyed_seal)
     auth = ecr_auth_config(ecr) if ecr else None
 
     digest = docker_push.push(client, source_id, repository, tags, auth)
     notes = [f"{verdict.passed} passed"]
     if verdict.waived:
         notes.append("waived " + ", ".join(verdict.waived))
-    if verdict.skipped:
-        notes.append("skipped " + ", ".join(verdict.skipped))
+    for what, ids in (
+        ("excluded", verdict.excluded),
+        ("skipped", verdict.skipped),
+        ("overridden", verdict.overridden),
+    ):
+        if ids:
+            notes.append(f"{what} " + ", ".join(ids))
     print(
         f"{PROG}: pushed {source_id} as {', '.join(tags)} ({'; '.join(notes)})",
         file=sys.stderr,

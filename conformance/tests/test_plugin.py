@@ -13,6 +13,7 @@ import pytest
 from conformance.catalogue import CHECKS
 from conformance.plugin import CHECKS_DIR
 from conformance.report import ResultBook, build_report, markdown
+from conformance.schema import Policy
 from conformance.sealing import verify
 
 Runner = Callable[..., pytest.RunResult]
@@ -147,9 +148,9 @@ def _report(check_id: str, when: str, outcome: str, longrepr: object = None) -> 
     )
 
 
-def test_results_become_a_sealed_report_with_waivers() -> None:
+def test_results_become_a_sealed_report_with_every_status() -> None:
     book = ResultBook()
-    for check_id in ("IMG-SIZE", "IMG-LABELS", "IMG-PORT", "IMG-USER"):
+    for check_id in ("IMG-SIZE", "IMG-LABELS", "IMG-PORT", "IMG-USER", "SPA-INDEX"):
         book.expect(check_id, f"checks/test_x.py::test_{check_id}")
     book.add("IMG-SIZE", _report("IMG-SIZE", "setup", "passed"))
     book.add("IMG-SIZE", _report("IMG-SIZE", "call", "passed"))
@@ -158,12 +159,21 @@ def test_results_become_a_sealed_report_with_waivers() -> None:
     )
     book.add("IMG-PORT", _report("IMG-PORT", "setup", "passed"))
     book.add("IMG-PORT", _report("IMG-PORT", "call", "failed", "IMG-PORT: measured x; expected y"))
-    book.not_selected("IMG-LAYERS", "excluded by suite.exclude [option]")
+    blocked = ("f", 1, "Skipped: blocked by FS-FRONTEND: no bundle")
+    book.add("SPA-INDEX", _report("SPA-INDEX", "call", "skipped", blocked))
+    book.exclude("IMG-LAYERS", "excluded by suite.exclude [option]")
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
+    profile = {"waivers": {"IMG-LABELS": "no CI"}}
     report = build_report(
-        book.finish(), {"ref": "r:1", "id": "sha256:0", "repo_digests": []}, {}, now, now, 1.0
+        book.finish(),
+        {"ref": "r:1", "id": "sha256:0", "repo_digests": []},
+        profile,
+        now,
+        now,
+        1.0,
+        policy=Policy(waivers=frozenset({"IMG-LABELS"})),
     )
     verify(report)
     by_id = {c["id"]: c for c in report["checks"]}
@@ -175,18 +185,27 @@ def test_results_become_a_sealed_report_with_waivers() -> None:
     assert by_id["IMG-LABELS"]["message"] == "WAIVED: no CI"
     assert by_id["IMG-PORT"]["status"] == "failed"
     assert by_id["IMG-USER"]["status"] == "error"  # selected, never reported: the run ended early
-    assert by_id["IMG-LAYERS"]["status"] == "skipped"
-    # every catalogue ID is in the report; the 44 never collected are not selected
-    assert by_id["IMG-WORKDIR"]["message"] == "not selected (not collected in this run)"
+    assert by_id["SPA-INDEX"]["status"] == "blocked"  # its own status, not a skip
+    assert by_id["IMG-LAYERS"]["status"] == "excluded"
+    # every catalogue ID is in the report; the ones never collected are excluded, saying so
+    assert by_id["IMG-WORKDIR"]["status"] == "excluded"
+    assert by_id["IMG-WORKDIR"]["message"] == "excluded: not collected in this run"
+    assert report["catalogue"] == list(CHECKS)
     assert report["summary"] == {
         "total": len(CHECKS),
         "passed": 1,
         "failed": 1,
-        "waived": 1,
-        "skipped": len(CHECKS) - 4,
         "error": 1,
+        "blocked": 1,
+        "waived": 1,
+        "excluded": len(CHECKS) - 5,
+        "skipped": 0,
     }
     assert report["green"] is False
+    reasons = report["verdict"]["reasons"]
+    assert "IMG-PORT failed" in reasons and "SPA-INDEX blocked" in reasons
+    assert "IMG-LAYERS excluded (not allowed: --allow-exclude IMG-LAYERS)" in reasons
+    assert not any(r.startswith("IMG-LABELS") for r in reasons)  # waived and allowed
     assert set(report["checks"][0]) == {
         "id",
         "title",
@@ -199,6 +218,7 @@ def test_results_become_a_sealed_report_with_waivers() -> None:
     assert report["checks"][0]["title"] == CHECKS[report["checks"][0]["id"]]
     summary = markdown(report)
     assert "NOT green" in summary and "`IMG-PORT`" in summary and len(summary) < 65536
+    assert "1 blocked" in summary and "Why not green" in summary
     json.dumps(report)
 
 
