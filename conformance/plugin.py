@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,9 @@ from conformance.selection import SelectionError, keywords, matches, parse_patte
 from conformance.session import STATE, SuiteState
 from conformance.settings import PROFILE, SETTINGS, Resolved, resolve, suite_requested
 from conformance.verdict import WAIVED_PREFIX, check_id_of
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Signer
 
 pytest_plugins = ["conformance.fixtures"]
 
@@ -111,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not state.resolved.image:
         raise pytest.UsageError(_NO_IMAGE)
     state.policy = _run_policy(config, state.resolved)
+    state.signer = _run_signer(config, state.resolved)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(CHECKS_DIR)]  # `pytest --image=X` runs the suite, wherever it is
     _interrupt_on_sigterm()
@@ -130,6 +134,34 @@ def _run_policy(config: pytest.Config, resolved: Resolved) -> Policy:
         return load_policy(path)
     except PolicyError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _run_signer(config: pytest.Config, resolved: Resolved) -> Signer | None:
+    """The key that signs the attestation: checked before any container starts."""
+    from conformance.attestation import SIGNING_KEY_ENV, AttestationError, load_signer
+
+    key_file = None
+    if resolved.signing_key:
+        key_file = Path(resolved.signing_key).expanduser()
+        if not key_file.is_absolute():
+            key_file = Path(config.invocation_params.dir) / key_file
+        if not resolved.attestation:
+            raise pytest.UsageError(
+                "--conformance-signing-key signs nothing without --conformance-attestation PATH"
+            )
+    if not resolved.attestation:
+        return None
+    try:
+        signer = load_signer(key_file, os.environ)
+    except AttestationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if signer is None:
+        raise pytest.UsageError(
+            "--conformance-attestation needs a signing key: --conformance-signing-key FILE or "
+            f"the PEM in {SIGNING_KEY_ENV} (make a pair: python -m conformance.attestation "
+            "keygen DIR)"
+        )
+    return signer
 
 
 _NO_IMAGE = (

@@ -33,6 +33,8 @@ class Suite:
     exclude: list[str]
     ready_timeout_s: float
     keep_containers: bool
+    attestation: str
+    signing_key: str
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class SuiteState:
     # What this run accepts besides passed checks: the profile's own waivers, or a policy file.
     policy: Policy = field(default_factory=Policy)
     report: dict[str, Any] | None = None
+    signer: Any = None  # signs the attestation (a securesystemslib Signer) when one is asked for
     active: bool = False  # checks were collected and containers may exist
 
 

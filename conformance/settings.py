@@ -55,6 +55,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "keep_containers", "--conformance-keep", "bool", "leave the containers running (debugging)"
     ),
+    Setting(
+        "attestation",
+        "--conformance-attestation",
+        "str",
+        "write the signed in-toto attestation (DSSE envelope) to this path",
+    ),
+    Setting(
+        "signing_key",
+        "--conformance-signing-key",
+        "str",
+        "private key file (PEM) that signs the attestation; or the PEM itself in "
+        "CONFORMANCE_SIGNING_KEY_PEM",
+    ),
 )
 
 
@@ -69,6 +82,8 @@ class Resolved:
     exclude: list[str]
     ready_timeout_s: float
     keep_containers: bool
+    attestation: str
+    signing_key: str
     sources: dict[str, str] = field(default_factory=dict)  # key -> option|env|ini|profile|default
     rootdir: Path = field(default_factory=Path.cwd)  # pytest's rootdir
 

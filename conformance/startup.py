@@ -133,6 +133,16 @@ def finish_suite(config: pytest.Config, state: SuiteState) -> None:
         selection=state.selection.as_json(ran),
     )
     state.report = report
-    state.written = write(
-        report, resolved.json_report, resolved.markdown_report, Path(config.invocation_params.dir)
-    )
+    base = Path(config.invocation_params.dir)
+    state.written = write(report, resolved.json_report, resolved.markdown_report, base)
+    if state.signer is not None and resolved.attestation:
+        state.written.append(write_attestation(report, state.signer, base / resolved.attestation))
+
+
+def write_attestation(report: dict[str, Any], signer: Any, path: Path) -> Path:
+    """Sign an in-toto Statement about the image (the report inside) and write its envelope."""
+    from conformance.attestation import make_statement, sign
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(sign(make_statement(report), signer))
+    return path

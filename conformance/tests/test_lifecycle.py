@@ -16,9 +16,10 @@ from pathlib import Path
 import docker
 import pytest
 
+from conformance.attestation import embedded_report, keygen, load_public_key, subject_digests
+from conformance.attestation import verify as verify_envelope
 from conformance.catalogue import CHECKS
 from conformance.container import LABEL_HOST, LABEL_PID, LABEL_SESSION
-from conformance.sealing import verify
 from conformance.tests.suite_run import (
     BASE_IMAGE,
     REPO,
@@ -58,6 +59,8 @@ def test_reports_carry_ids_waivers_and_sources(tmp_path: Path) -> None:
     profile.write_text('[waivers]\n"IMG-LABELS" = "labels are added by the release pipeline"\n')
     junit = tmp_path / "junit.xml"
     summary = tmp_path / "summary.md"
+    private, public = keygen(tmp_path / "keys")
+    envelope = tmp_path / "attestation.json"
     run = run_suite(
         BASE_IMAGE,
         tmp_path / "report.json",
@@ -65,12 +68,22 @@ def test_reports_carry_ids_waivers_and_sources(tmp_path: Path) -> None:
         f"--conformance-exclude={NOT_IMAGE}",
         f"--junitxml={junit}",
         f"--conformance-markdown={summary}",
+        f"--conformance-attestation={envelope}",
+        f"--conformance-signing-key={private}",
         "-rs",
     )
     report = run.report
     assert report is not None, run.output
-    verify(report)
-    assert report["schema_version"] == 1
+    # Excluded checks are not green: the run says why and exits non-zero although none failed.
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.output
+    assert "conformance verdict: NOT green: FS-APPUSER excluded (not allowed" in run.output
+    assert report["green"] is False
+    statement = verify_envelope(envelope.read_bytes(), load_public_key(public))
+    assert subject_digests(statement) == {report["image"]["id"]}
+    assert embedded_report(statement) == report
+    assert statement["predicate"]["result"] == "FAILED"
+    assert report["schema_version"] == 2
+    assert report["catalogue"] == list(CHECKS)
     assert report["tool"]["name"] == "ai-video-conformance"
     assert report["image"]["ref"] == BASE_IMAGE
     assert report["image"]["id"].startswith("sha256:")
@@ -87,8 +100,9 @@ def test_reports_carry_ids_waivers_and_sources(tmp_path: Path) -> None:
     assert "1 waived" in run.output  # pytest's own output shows it as waived, not passed
     assert by_id["IMG-SIZE"]["measured"].endswith("MB")
     assert by_id["IMG-SIZE"]["threshold"] == "≤ 500 MB"
-    assert by_id["RUN-READY"]["status"] == "skipped"
-    assert "excluded" in by_id["RUN-READY"]["message"]
+    assert by_id["RUN-READY"]["status"] == "excluded"
+    assert "excluded by suite.exclude" in by_id["RUN-READY"]["message"]
+    assert report["deviations"] == []
     assert report["duration_s"] > 0
     cases = ET.parse(junit).getroot().iter("testcase")
     ids = {
@@ -106,10 +120,13 @@ def test_containers_come_from_testcontainers_without_a_reaper(tmp_path: Path) ->
     """Ryuk stays off even when the environment asks for it (its image can't be pulled
     here, and the session removes its own containers)."""
     only_health_body = ",".join(sorted(set(CHECKS) - {"RUN-HEALTH-BODY"}))
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[allow]\nexcludes = ["*"]\n')  # a run that is green with exclusions
     run = run_suite(
         BASE_IMAGE,
         tmp_path / "r.json",
         f"--conformance-exclude={only_health_body}",
+        f"--conformance-policy={policy}",
         "--conformance-keep",
         env={"TESTCONTAINERS_RYUK_DISABLED": "false"},
     )

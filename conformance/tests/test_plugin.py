@@ -81,6 +81,21 @@ def test_bad_profiles_are_one_line_errors(
     _one_line_error(run("--image=any:tag", "--conformance-profile=fork.toml"), *needles)
 
 
+def test_an_attestation_needs_a_signing_key(run: Runner) -> None:
+    result = run("--image=any:tag", "--conformance-attestation=att.json")
+    _one_line_error(result, "--conformance-attestation needs a signing key")
+    result = run("--image=any:tag", "--conformance-signing-key=k.pem")
+    _one_line_error(result, "signs nothing without --conformance-attestation")
+    result = run("--image=any:tag", "--conformance-attestation=a", "--conformance-signing-key=k")
+    _one_line_error(result, "k")
+
+
+def test_a_bad_policy_file_is_a_usage_error(run: Runner, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[allow]\nwaivers = ['NOPE']\n")
+    _one_line_error(run("--image=any:tag", f"--conformance-policy={policy}"), "matches no check")
+
+
 def test_unknown_check_id_in_exclude(run: Runner) -> None:
     _one_line_error(run("--image=any:tag", "--conformance-exclude=IMG-NOPE"), "IMG-NOPE")
 
@@ -283,6 +298,8 @@ def test_deploy_paths_resolve_against_the_profile_that_sets_them(tmp_path: Path)
         exclude=[],
         ready_timeout_s=1.0,
         keep_containers=False,
+        attestation="",
+        signing_key="",
         rootdir=tmp_path / "root",
     )
     assert resolved.deploy_path("compose_file") == fork.parent / "../compose/app.yml"
