@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ecr-registry-id", help="AWS account of the registry (--login ecr)")
     parser.add_argument("--ecr-region", help="AWS region of the registry (--login ecr)")
+    parser.add_argument(
+        "--replace-tag",
+        action="store_true",
+        help="move a tag that holds another image (a tag holding this image is left alone)",
+    )
     return parser
 
 
@@ -110,7 +115,9 @@ def run(argv: Sequence[str] | None = None) -> str:
     verdict = evaluate(report, source_id, policy, require_keyed_seal=not args.allow_unkeyed_seal)
     auth = ecr_auth_config(ecr) if ecr else None
 
-    digest = docker_push.push(client, source_id, repository, tags, auth)
+    pushed = docker_push.push(
+        client, source_id, repository, tags, auth, ecr=ecr, replace_tag=args.replace_tag
+    )
     notes = [f"{verdict.passed} passed"]
     if verdict.waived:
         notes.append("waived " + ", ".join(verdict.waived))
@@ -122,10 +129,10 @@ def run(argv: Sequence[str] | None = None) -> str:
         if ids:
             notes.append(f"{what} " + ", ".join(ids))
     print(
-        f"{PROG}: pushed {source_id} as {', '.join(tags)} ({'; '.join(notes)})",
+        f"{PROG}: {pushed.summary(source_id)} ({'; '.join(notes)})",
         file=sys.stderr,
     )
-    return f"{repository.name}@{digest}"
+    return f"{repository.name}@{pushed.digest}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ _ECR_HOST = re.compile(
 )
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,36 @@ class EcrRegistry:
     region: str
 
 
-def parse_repository(text: str) -> Repository:
+def parse_repository(text: str, option: str = "--repository") -> Repository:
     """Parse REGISTRY/REPO; a bare name would silently mean Docker Hub, so refuse it."""
     host, sep, path = text.partition("/")
     explicit_host = "." in host or ":" in host or host == "localhost"
     if not sep or not explicit_host:
         raise UsageError(
-            f"--repository {text!r} must start with a registry host "
+            f"{option} {text!r} must start with a registry host "
             "(e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/ai-video-backend)"
         )
     if "@" in path or ":" in path:
-        raise UsageError(f"--repository {text!r} must not carry a tag or digest (use --tag)")
+        raise UsageError(f"{option} {text!r} must not carry a tag or digest (use --tag)")
     if not all(_PATH_COMPONENT.match(part) for part in path.split("/")):
-        raise UsageError(f"--repository {text!r} has an invalid repository path {path!r}")
+        raise UsageError(f"{option} {text!r} has an invalid repository path {path!r}")
     return Repository(host=host, path=path)
+
+
+def parse_reference(text: str, option: str = "IMAGE") -> tuple[Repository, str]:
+    """REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX -> the repository and the tag or digest."""
+    name, at, digest = text.partition("@")
+    if at:
+        if not _DIGEST.match(digest):
+            raise UsageError(f"{option} {text!r} has no sha256 digest after '@'")
+        return parse_repository(name, option), digest
+    head, slash, last = text.rpartition("/")
+    base, colon, tag = last.partition(":")
+    if not slash or not colon:
+        raise UsageError(f"{option} {text!r} names neither a tag (:TAG) nor a digest (@sha256:...)")
+    if not _TAG.match(tag):
+        raise UsageError(f"{option} {text!r} has an invalid tag {tag!r}")
+    return parse_repository(f"{head}/{base}", option), tag
 
 
 def check_tag(tag: str) -> str:
@@ -63,12 +80,8 @@ def ecr_registry(host: str) -> EcrRegistry | None:
     return EcrRegistry(match["account"], match["region"]) if match else None
 
 
-def ecr_auth_config(registry: EcrRegistry) -> dict[str, str]:
-    """Exchange the caller's AWS credentials for a Docker login to ``registry``.
-
-    Uses ``ecr:GetAuthorizationToken`` (what ``aws ecr get-login-password`` does);
-    boto3 finds credentials the usual way, e.g. from OIDC in GitHub Actions.
-    """
+def ecr_client(registry: EcrRegistry) -> Any:
+    """boto3's ECR client for the registry's region, or Refused when boto3 is missing."""
     try:
         import boto3
         import botocore.exceptions
@@ -78,7 +91,21 @@ def ecr_auth_config(registry: EcrRegistry) -> dict[str, str]:
         ) from None
     try:
         # A fresh session: boto3's default one caches credentials across calls.
-        client = boto3.session.Session().client("ecr", region_name=registry.region)
+        return boto3.session.Session().client("ecr", region_name=registry.region)
+    except botocore.exceptions.BotoCoreError as exc:
+        raise Refused(f"cannot set up the ECR client: {exc}") from None
+
+
+def ecr_auth_config(registry: EcrRegistry) -> dict[str, str]:
+    """Exchange the caller's AWS credentials for a Docker login to ``registry``.
+
+    Uses ``ecr:GetAuthorizationToken`` (what ``aws ecr get-login-password`` does);
+    boto3 finds credentials the usual way, e.g. from OIDC in GitHub Actions.
+    """
+    client = ecr_client(registry)
+    import botocore.exceptions  # there: ecr_client found boto3
+
+    try:
         answer: dict[str, Any] = client.get_authorization_token(registryIds=[registry.account])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise Refused(f"ECR login for account {registry.account} failed: {exc}") from None

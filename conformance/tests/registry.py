@@ -162,6 +162,19 @@ class LocalRegistry:
         response.raise_for_status()
         return list(response.json().get("tags") or [])
 
+    def storage_state(self) -> dict[str, tuple[int, int]]:
+        """Every file and directory of the registry's storage with its mtime and size.
+
+        Any upload, manifest or tag write touches at least one of them (distribution
+        rewrites a tag's link file even with the same content), so an unchanged state
+        shows that nothing was written.
+        """
+        root = self.workdir / "storage"
+        return {
+            str(path.relative_to(root)): (path.stat().st_mtime_ns, path.stat().st_size)
+            for path in root.rglob("*")
+        }
+
     def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]]:
         """The manifest's digest as computed from its bytes, and its parsed body."""
         response = self._get(

@@ -8,16 +8,20 @@ that lands there proves the token reached Docker.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conformance.gate.ecr import ecr_resolve, ecr_tag_immutable
 from conformance.gate.errors import Refused
-from conformance.gate.registry import EcrRegistry, ecr_auth_config, ecr_registry
+from conformance.gate.oci import DOCKER_MANIFEST
+from conformance.gate.registry import EcrRegistry, Repository, ecr_auth_config, ecr_registry
 from conformance.tests import prereq
 from conformance.tests.registry import (
     ECR_ACCOUNT,
@@ -29,7 +33,7 @@ from conformance.tests.registry import (
     gate_images,
     make_report,
 )
-from conformance.tests.test_gate_registry import run_gate
+from conformance.tests.test_gate_registry import GateRun, run_gate
 
 # boto3 and moto come with tox -e gate (an error there if missing); elsewhere a skip.
 prereq.module("boto3", "pip install boto3 (tox -e gate installs it)", "gate")
@@ -146,13 +150,14 @@ def test_ecr_login_pushes_with_the_token(
     assert ecr_like_registry.manifest(repo_path, "abc1234")[0] == digest
 
 
-def test_without_the_token_the_registry_turns_the_push_away(
+def test_without_the_token_the_registry_turns_the_gate_away(
     ecr_like_registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
     aws_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    """Control for the test above: Docker's own (absent) login is not enough."""
+    """Control for the test above: Docker's own (absent) login is not enough. The
+    registry already refuses the gate's look-up of the tag, so nothing is pushed."""
     image, _ = gate_images
     repo_path = f"gate-tests/ecr-{uuid.uuid4().hex[:8]}"
     gate = run_gate(
@@ -160,9 +165,12 @@ def test_without_the_token_the_registry_turns_the_push_away(
         "--repository", f"{ecr_like_registry.host}/{repo_path}", "--tag", "t",
         "--login", "docker", env={**aws_env, "DOCKER_CONFIG": str(tmp_path / "no-docker-config")},
     )  # fmt: skip
-    assert gate.returncode == 3
-    assert "push failed" in gate.reason
-    assert "no basic auth credentials" in gate.reason
+    assert gate.returncode == 1
+    assert gate.reason.startswith(
+        f"conformance-gate: refused: cannot tell what {ecr_like_registry.host}/{repo_path}:t "
+        f"holds now: {ecr_like_registry.host} refused reading"
+    )
+    assert "HTTP 401" in gate.reason
     assert repo_path not in ecr_like_registry.catalog()
 
 
@@ -180,3 +188,183 @@ def test_an_ecr_host_triggers_the_login_before_anything_is_pushed(
     )  # fmt: skip
     assert gate.returncode == 1
     assert f"refused: ECR login for account {ECR_ACCOUNT} failed" in gate.reason
+
+
+# --- what a tag holds, asked through the ECR API --------------------------------------
+
+REGION = "us-east-1"
+ECR = EcrRegistry(ECR_ACCOUNT, REGION)
+
+
+@pytest.fixture
+def ecr_api(aws_env: dict[str, str]) -> Any:
+    """boto3's ECR client on moto's server, to set up repositories as a test needs them."""
+    import boto3
+
+    return boto3.session.Session().client("ecr", region_name=REGION)
+
+
+def _ecr_repository(ecr_api: Any, mutability: str, **settings: Any) -> str:
+    path = f"gate-tests/ecr-{uuid.uuid4().hex[:8]}"
+    ecr_api.create_repository(repositoryName=path, imageTagMutability=mutability, **settings)
+    return path
+
+
+def _put_image(ecr_api: Any, path: str, tag: str, config_digest: str) -> str:
+    """Store a manifest of image ``config_digest`` under ``tag`` as a push would; its digest."""
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 400,
+                "digest": config_digest,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 120,
+                    "digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest(),
+                }
+            ],
+        }
+    )
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    ecr_api.put_image(
+        repositoryName=path,
+        imageManifest=manifest,
+        imageManifestMediaType=DOCKER_MANIFEST,
+        imageTag=tag,
+        imageDigest=digest,
+    )
+    return digest
+
+
+def test_the_ecr_api_tells_what_a_tag_holds(
+    ecr_api: Any, gate_images: tuple[GateImage, GateImage]
+) -> None:
+    image, _ = gate_images
+    path = _ecr_repository(ecr_api, "IMMUTABLE")
+    digest = _put_image(ecr_api, path, "v1", image.id)
+    repository = Repository("host.example", path)
+
+    found = ecr_resolve(ECR, repository, "v1")
+
+    assert found is not None
+    assert (found.manifest_digest, found.config_digest) == (digest, image.id)
+    assert found.media_type == DOCKER_MANIFEST
+    assert ecr_resolve(ECR, repository, "v2") is None
+    assert ecr_resolve(ECR, Repository("host.example", "gate-tests/no-such-repo"), "v1") is None
+
+
+@pytest.mark.parametrize(
+    ("mutability", "filters", "immutable"),
+    [
+        ("IMMUTABLE", None, {"v1": True, "latest": True}),
+        ("MUTABLE", None, {"v1": False, "latest": False}),
+        ("IMMUTABLE_WITH_EXCLUSION", "latest*", {"v1": True, "latest": False}),
+        ("MUTABLE_WITH_EXCLUSION", "v*", {"v1": True, "latest": False}),
+    ],
+)
+def test_the_ecr_api_tells_which_tags_may_move(
+    ecr_api: Any, mutability: str, filters: str | None, immutable: dict[str, bool]
+) -> None:
+    settings = {}
+    if filters:
+        settings["imageTagMutabilityExclusionFilters"] = [
+            {"filterType": "WILDCARD", "filter": filters}
+        ]
+    repository = Repository("host.example", _ecr_repository(ecr_api, mutability, **settings))
+    assert {tag: ecr_tag_immutable(ECR, repository, tag) for tag in immutable} == immutable
+
+
+def test_an_absent_ecr_repository_has_no_immutable_tags(aws_env: dict[str, str]) -> None:
+    assert not ecr_tag_immutable(ECR, Repository("host.example", "gate-tests/none"), "v1")
+
+
+def _ecr_gate(
+    registry: LocalRegistry,
+    path: str,
+    image: GateImage,
+    tmp_path: Path,
+    aws_env: dict[str, str],
+    *args: str,
+) -> GateRun:
+    """The gate with ECR login and look-ups (moto); the registry plays ECR's v2 endpoint."""
+    return run_gate(
+        "--image", image.ref, "--report", str(_green_report(tmp_path, image)),
+        "--repository", f"{registry.host}/{path}", "--tag", "v1",
+        "--login", "ecr", "--ecr-registry-id", ECR_ACCOUNT, "--ecr-region", REGION,
+        *args, env=aws_env,
+    )  # fmt: skip
+
+
+def test_an_ecr_tag_holding_the_image_is_left_alone(
+    ecr_like_registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    aws_env: dict[str, str],
+    ecr_api: Any,
+    tmp_path: Path,
+) -> None:
+    """An immutable tag would refuse a re-push: the gate must not try one."""
+    image, _ = gate_images
+    path = _ecr_repository(ecr_api, "IMMUTABLE")
+    digest = _put_image(ecr_api, path, "v1", image.id)
+
+    gate = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env)
+
+    assert gate.returncode == 0, gate.stderr
+    assert gate.stdout.strip() == f"{ecr_like_registry.host}/{path}@{digest}"
+    assert f"{image.id} is already there as v1: nothing pushed" in gate.reason
+    assert path not in ecr_like_registry.catalog()  # Docker pushed nothing
+
+
+def test_an_immutable_ecr_tag_is_never_moved(
+    ecr_like_registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    aws_env: dict[str, str],
+    ecr_api: Any,
+    tmp_path: Path,
+) -> None:
+    image, other = gate_images
+    path = _ecr_repository(ecr_api, "IMMUTABLE")
+    digest = _put_image(ecr_api, path, "v1", other.id)
+    target = f"{ecr_like_registry.host}/{path}:v1"
+
+    refused = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env)
+    assert refused.returncode == 1, refused.stderr
+    assert refused.reason == (
+        f"conformance-gate: refused: {target} already holds image {other.id} ({digest}), "
+        f"not {image.id}: pass --replace-tag to move it"
+    )
+
+    replace = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, "--replace-tag")
+    assert replace.returncode == 1, replace.stderr
+    assert replace.reason == (
+        f"conformance-gate: refused: {target} is an immutable ECR tag: it holds image "
+        f"{other.id} ({digest}) and cannot be moved to {image.id}"
+    )
+    assert path not in ecr_like_registry.catalog()
+
+
+def test_a_mutable_ecr_tag_is_moved_only_when_asked(
+    ecr_like_registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    aws_env: dict[str, str],
+    ecr_api: Any,
+    tmp_path: Path,
+) -> None:
+    image, other = gate_images
+    path = _ecr_repository(ecr_api, "MUTABLE")
+    _put_image(ecr_api, path, "v1", other.id)
+
+    refused = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env)
+    assert refused.returncode == 1
+    assert "pass --replace-tag to move it" in refused.reason
+    assert path not in ecr_like_registry.catalog()
+
+    replaced = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, "--replace-tag")
+    assert replaced.returncode == 0, replaced.stderr
+    assert ecr_like_registry.tags(path) == ["v1"]
+    assert ecr_like_registry.manifest(path, "v1")[1]["config"]["digest"] == image.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -188,9 +189,10 @@ def _green_flag_lies(tmp: Path, image: GateImage, _other: GateImage) -> Path:
 
 
 def _summary_lies(tmp: Path, image: GateImage, _other: GateImage) -> Path:
-    summary = {"total": 2, "passed": 2, "failed": 0, "waived": 0, "skipped": 0, "error": 0}
-    report = make_report(image.id, {"IMG-USER": "passed", "RUN-READY": "error"}, summary=summary)
-    return write(tmp / "r.json", report)
+    report = make_report(image.id, {"RUN-READY": "error"})
+    summary = {**report["summary"], "error": 0}
+    summary["passed"] += 1
+    return write(tmp / "r.json", make_report(image.id, {"RUN-READY": "error"}, summary=summary))
 
 
 def _missing(tmp: Path, _image: GateImage, _other: GateImage) -> Path:
@@ -218,32 +220,22 @@ REFUSALS: dict[str, tuple[ReportMaker, list[str], str | None, str]] = {
         _report(statuses={"IMG-SIZE": "waived"}, waivers={"IMG-SIZE": "big"}),
         ["--allow-waiver", "IMG-LAYERS"],
         REPORT_KEY,
-        "the profile waives IMG-SIZE, not in the allowed waivers",
-    ),
-    "unused waiver outside the allowed list": (
-        _report(waivers={"IMG-USER": "root is fine"}),
-        [],
-        REPORT_KEY,
-        "the profile waives IMG-USER",
+        "IMG-SIZE waived (not allowed: --allow-waiver IMG-SIZE)",
     ),
     "skip not allowed": (
         _report(statuses={"IMG-USER": "passed", "SPA-BROWSER": "skipped"}),
         ["--allow-skip", "SPA-INDEX"],
         REPORT_KEY,
-        "SPA-BROWSER skipped (not allowed by --allow-skip)",
+        "SPA-BROWSER skipped (not allowed: --allow-skip SPA-BROWSER)",
     ),
     "green flag contradicts the checks": (_green_flag_lies, [], REPORT_KEY, "RUN-READY failed"),
-    "summary contradicts the checks": (_summary_lies, [], REPORT_KEY, "summary says 2 passed"),
-    "empty report": (
-        _report(
-            statuses={},
-            checks=[],
-            summary=dict.fromkeys(("total", "passed", "failed", "waived", "skipped", "error"), 0),
-        ),
+    "summary contradicts the checks": (
+        _summary_lies,
         [],
         REPORT_KEY,
-        "contains no checks",
+        "the summary does not match the checks it lists",
     ),
+    "empty report": (_report(complete=False), [], REPORT_KEY, "checks missing from the report"),
     "plain seal where a key is required": (
         _report(key=None),
         [],
@@ -253,10 +245,10 @@ REFUSALS: dict[str, tuple[ReportMaker, list[str], str | None, str]] = {
     "sealed with another key": (_report(key="someone-else"), [], REPORT_KEY, "does not match"),
     "no key to check the seal": (_report(key=None), [], None, "CONFORMANCE_REPORT_KEY is not set"),
     "malformed report": (
-        _report(schema_version=2),
+        _report(schema_version=1),
         [],
         REPORT_KEY,
-        "malformed: schema_version is 2",
+        "malformed: schema_version is 1",
     ),
 }
 
@@ -351,3 +343,131 @@ def test_a_tag_moved_during_the_push_is_caught(
         docker_push.push(docker_client, image.id, parse_repository(target), ["t"], None)
     _, manifest = registry.manifest(repo_path, "t")
     assert manifest["config"]["digest"] == other.id
+
+
+# --- a tag that already holds an image ---------------------------------------------
+
+
+def _gate_push(
+    registry: LocalRegistry, image: GateImage, repo_path: str, tmp_path: Path, *args: str
+) -> GateRun:
+    report = write(tmp_path / f"report-{image.id[7:19]}.json", make_report(image.id))
+    return run_gate(
+        "--image", image.ref, "--report", str(report),
+        "--repository", f"{registry.host}/{repo_path}", *args,
+    )  # fmt: skip
+
+
+def test_a_rerun_for_the_same_image_changes_nothing(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    docker_client: docker.DockerClient,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    target = f"{registry.host}/{repo_path}"
+    first = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
+    assert first.returncode == 0, first.stderr
+    before = registry.storage_state()
+
+    again = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout  # the same REPO@sha256:... as the first push
+    assert f"{image.id} is already there as t: nothing pushed" in again.reason
+    assert registry.storage_state() == before  # no upload, no manifest or tag written
+    assert registry.manifest(repo_path, "t")[0] == first.stdout.strip().rsplit("@", 1)[1]
+
+    # Control: a plain re-push of the same image by Docker does write (the tag's
+    # link files), so the unchanged storage above is the gate's doing, not blindness.
+    docker_client.api.tag(image.id, target, "t")
+    try:
+        for line in docker_client.api.push(target, tag="t", stream=True, decode=True):
+            assert "error" not in line, line
+    finally:
+        docker_client.api.remove_image(f"{target}:t", noprune=True)
+    assert registry.storage_state() != before
+
+
+def test_a_tag_holding_another_image_is_refused_unless_replaced(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, other = gate_images
+    target = f"{registry.host}/{repo_path}"
+    first = _gate_push(registry, other, repo_path, tmp_path, "--tag", "t")
+    assert first.returncode == 0, first.stderr
+    other_manifest = first.stdout.strip().rsplit("@", 1)[1]
+    before = registry.storage_state()
+
+    refused = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
+
+    assert refused.returncode == 1, refused.stderr
+    assert refused.reason == (
+        f"conformance-gate: refused: {target}:t already holds image {other.id} "
+        f"({other_manifest}), not {image.id}: pass --replace-tag to move it"
+    )
+    assert refused.stdout == ""
+    assert registry.storage_state() == before
+    assert registry.manifest(repo_path, "t")[1]["config"]["digest"] == other.id
+
+    replaced = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t", "--replace-tag")
+
+    assert replaced.returncode == 0, replaced.stderr
+    assert f"pushed {image.id} as t (replacing the image under t)" in replaced.reason
+    digest, manifest = registry.manifest(repo_path, "t")
+    assert manifest["config"]["digest"] == image.id
+    assert replaced.stdout.strip() == f"{target}@{digest}"
+
+
+def test_a_refused_tag_stops_the_other_tags_too(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    """Every tag is looked up before anything is pushed."""
+    image, other = gate_images
+    assert _gate_push(registry, other, repo_path, tmp_path, "--tag", "old").returncode == 0
+    gate = _gate_push(registry, image, repo_path, tmp_path, "--tag", "new", "--tag", "old")
+    assert gate.returncode == 1
+    assert ":old already holds image" in gate.reason
+    assert registry.tags(repo_path) == ["old"]
+
+
+def test_only_the_tags_missing_the_image_are_pushed(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    first = _gate_push(registry, image, repo_path, tmp_path, "--tag", "abc1234")
+    assert first.returncode == 0, first.stderr
+    gate = _gate_push(registry, image, repo_path, tmp_path, "--tag", "abc1234", "--tag", "v1")
+    assert gate.returncode == 0, gate.stderr
+    assert f"pushed {image.id} as v1; already there as abc1234" in gate.reason
+    assert gate.stdout == first.stdout
+    assert sorted(registry.tags(repo_path)) == ["abc1234", "v1"]
+    digest = first.stdout.strip().rsplit("@", 1)[1]
+    assert {registry.manifest(repo_path, t)[0] for t in ("abc1234", "v1")} == {digest}
+
+
+def test_an_unreadable_registry_is_refused_before_pushing(
+    gate_images: tuple[GateImage, GateImage], tmp_path: Path
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{sock.getsockname()[1]}"
+    image, _ = gate_images
+    report = write(tmp_path / "r.json", make_report(image.id))
+    gate = run_gate(
+        "--image", image.ref, "--report", str(report), "--repository", f"{host}/app", "--tag", "t"
+    )  # fmt: skip
+    assert gate.returncode == 1
+    assert gate.reason.startswith(
+        f"conformance-gate: refused: cannot tell what {host}/app:t holds now: cannot reach {host}"
+    )
