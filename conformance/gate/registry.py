@@ -60,8 +60,10 @@ def parse_reference(text: str, option: str = "IMAGE") -> tuple[Repository, str]:
             raise UsageError(f"{option} {text!r} has no sha256 digest after '@'")
         return parse_repository(name, option), digest
     head, slash, last = text.rpartition("/")
+    if not slash:
+        parse_repository(text, option)  # raises: no registry host
     base, colon, tag = last.partition(":")
-    if not slash or not colon:
+    if not colon:
         raise UsageError(f"{option} {text!r} names neither a tag (:TAG) nor a digest (@sha256:...)")
     if not _TAG.match(tag):
         raise UsageError(f"{option} {text!r} has an invalid tag {tag!r}")

@@ -260,6 +260,28 @@ def import_image(
     return GateImage(ref, str(client.images.get(ref).id))
 
 
+def docker_push(
+    client: docker.DockerClient,
+    registry: LocalRegistry,
+    repository: str,
+    image: GateImage,
+    tag: str,
+) -> str:
+    """Push ``image`` as REGISTRY/repository:tag with Docker itself; the manifest digest."""
+    target = f"{registry.host}/{repository}"
+    auth = None
+    if registry.auth:
+        auth = {"username": registry.auth[0], "password": registry.auth[1]}
+    client.api.tag(image.id, target, tag)
+    try:
+        for line in client.api.push(target, tag=tag, stream=True, decode=True, auth_config=auth):
+            if "error" in line:
+                raise RegistryError(f"docker push {target}:{tag}: {line['error']}")
+    finally:
+        client.api.remove_image(f"{target}:{tag}", noprune=True)
+    return registry.manifest(repository, tag)[0]
+
+
 def remove_images(client: docker.DockerClient, images: Iterable[GateImage]) -> None:
     for image in images:
         # force: pulled-back tags (127.0.0.1:PORT/...) point at the same ID.

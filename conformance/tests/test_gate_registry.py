@@ -25,6 +25,7 @@ from conformance.tests.registry import (
     GateImage,
     LocalRegistry,
     docker_client,
+    docker_push,
     gate_images,
     make_report,
     registry,
@@ -366,7 +367,6 @@ def test_a_rerun_for_the_same_image_changes_nothing(
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
-    target = f"{registry.host}/{repo_path}"
     first = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
     assert first.returncode == 0, first.stderr
     before = registry.storage_state()
@@ -381,12 +381,7 @@ def test_a_rerun_for_the_same_image_changes_nothing(
 
     # Control: a plain re-push of the same image by Docker does write (the tag's
     # link files), so the unchanged storage above is the gate's doing, not blindness.
-    docker_client.api.tag(image.id, target, "t")
-    try:
-        for line in docker_client.api.push(target, tag="t", stream=True, decode=True):
-            assert "error" not in line, line
-    finally:
-        docker_client.api.remove_image(f"{target}:t", noprune=True)
+    docker_push(docker_client, registry, repo_path, image, "t")
     assert registry.storage_state() != before
 
 
