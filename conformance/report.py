@@ -13,7 +13,6 @@ import pytest
 from conformance import __version__
 from conformance.catalogue import CHECKS
 from conformance.schema import SCHEMA_VERSION, STATUSES, TOOL_NAME, Policy, decide, summarize
-from conformance.sealing import seal
 
 # When one check ID has several test items, the worst status wins.
 _RANK = {"failed": 0, "error": 1, "blocked": 2, "skipped": 3, "waived": 4, "passed": 5}
@@ -139,7 +138,7 @@ def build_report(
     decision = decide(report, policy)
     report["green"] = decision.green
     report["verdict"] = {"green": decision.green, "reasons": list(decision.reasons)}
-    return seal(report)
+    return report
 
 
 _ICON = {
