@@ -416,6 +416,21 @@ def keygen(directory: Path) -> tuple[Path, Path]:
     return private_path, public_path
 
 
+def _print_predicate(path: Path) -> int:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(report, dict):
+            raise AttestationError(f"{path} is not a JSON report object")
+        print(json.dumps(make_statement(report)["predicate"], indent=2, sort_keys=True))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        print(f"error: cannot read the report {path}: {err}", file=sys.stderr)
+        return 1
+    except AttestationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m conformance.attestation",
@@ -426,7 +441,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keygen", help=f"write a new Ed25519 {PRIVATE_KEY_FILE} (0600) and {PUBLIC_KEY_FILE}"
     )
     keygen_cmd.add_argument("directory", type=Path)
+    predicate_cmd = commands.add_parser(
+        "predicate",
+        help="print the test-result predicate for a JSON report (for keyless signing, "
+        "e.g. actions/attest with predicate-path)",
+    )
+    predicate_cmd.add_argument("report", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "predicate":
+        return _print_predicate(args.report)
     try:
         private_path, public_path = keygen(args.directory)
     except AttestationError as err:

@@ -2,9 +2,9 @@
 
 A deviation changes what a check measures against, so the report lists each
 one (key, reference value, value, source, direction) and the green rule treats
-it like a waiver: allowed only by a policy. Suite settings (image, report paths)
-and the sections' ``required``/``reason`` switches are not deviations: the
-switches are waivers already, reported as such.
+it like a waiver: allowed only by a policy. Suite settings (image, report paths),
+where the browser is, and the sections' ``required``/``reason`` switches are
+not deviations: the switches are waivers already, reported as such.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 from conformance.profile import Profile, load_profile
 
-_NOT_CONTRACT = ("suite.",)
+# Where the suite finds its own tools is not part of the contract (CI runners keep
+# Chrome elsewhere); everything else a profile can set changes what is measured.
+_NOT_CONTRACT = ("suite.", "spa.browser_executable")
 _SWITCH_KEYS = ("required", "reason")
 # Numbers where a larger value accepts more (looser) or less (tighter).
 _LARGER_IS_LOOSER = ("max", "timeout", "_tolerance_", "stays_up")

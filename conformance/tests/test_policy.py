@@ -69,7 +69,9 @@ def test_deviations_name_key_values_source_and_direction(tmp_path: Path) -> None
         '[fs]\nsetuid_allowlist = [".*"]\n'
         "[runtime]\nready_max_s = 600\n"
         # the reference value, written out: not a deviation
-        f"[suite]\nimage = 'x:1'\n[logs]\nquiet_level = '{load_profile(None).logs.quiet_level}'\n",
+        f"[suite]\nimage = 'x:1'\n[logs]\nquiet_level = '{load_profile(None).logs.quiet_level}'\n"
+        # where the browser is: not part of the contract
+        "[spa]\nbrowser_executable = '/opt/chrome'\n",
     )
     found = {d["key"]: d for d in deviations(load_profile(path))}
     assert set(found) == {
