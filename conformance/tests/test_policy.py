@@ -122,3 +122,8 @@ def test_a_profile_that_only_raises_the_size_limit_is_not_green(tmp_path: Path) 
     allowed = _report_for(path, Policy(overrides=frozenset({"image.*"})))
     assert allowed["green"] is True
     assert decide(allowed, Policy()).green is False
+
+
+def test_the_repositorys_own_release_policy_allows_nothing() -> None:
+    policy = load_policy(Path(__file__).parents[2] / ".github" / "conformance-policy.toml")
+    assert not (policy.waivers or policy.excludes or policy.overrides or policy.skips)
