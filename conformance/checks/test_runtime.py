@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -190,29 +191,71 @@ def test_docker_reports_healthy(
     )
 
 
+# The overall states /health/detailed may report (docs/service.md).
+DETAILED_STATES = ("healthy", "degraded")
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def detailed_problems(body: Any, components: list[str]) -> list[str]:
+    """What is wrong with a /health/detailed body, [] when nothing is. Each configured
+    component is either `components.<name>`, an object with a boolean `ok`, or a
+    top-level `<name>` holding one boolean per item (how `integrations` is reported);
+    the overall `status` is one of DETAILED_STATES and never healthy while a
+    component is not ok."""
+    if not isinstance(body, dict):
+        return [f"the body is {_shown(body)}, not a JSON object"]
+    problems = []
+    status = body.get("status")
+    if status not in DETAILED_STATES:
+        problems.append(f"status {_shown(status)} is not one of {', '.join(DETAILED_STATES)}")
+    reported = body.get("components")
+    reported = reported if isinstance(reported, dict) else {}
+    for name in components:
+        entry, flags = reported.get(name), body.get(name)
+        if isinstance(entry, dict) and isinstance(entry.get("ok"), bool):
+            continue
+        if isinstance(flags, dict) and flags and all(isinstance(v, bool) for v in flags.values()):
+            continue
+        if name in reported:
+            problems.append(f"components.{name} is {_shown(entry)}")
+        else:
+            problems.append(f"{name} is {_shown(flags)}" if name in body else f"no {name}")
+    failing = sorted(
+        name
+        for name, entry in reported.items()
+        if isinstance(entry, dict) and entry.get("ok") is False
+    )
+    if status == "healthy" and failing:
+        problems.append(f"status healthy while {', '.join(failing)} not ok")
+    return problems
+
+
 @pytest.mark.check("RUN-DETAILED")
 def test_health_detailed(http: httpx.Client, contract: Profile, check: Check) -> None:
-    response = http.get(contract.runtime.detailed_path)
+    rt = contract.runtime
+    response = http.get(rt.detailed_path)
     try:
         body = response.json()
     except ValueError:
         body = None
-
-    def keys(node: Any) -> set[str]:
-        if isinstance(node, dict):
-            return set(node) | {k for v in node.values() for k in keys(v)}
-        if isinstance(node, list):
-            return {k for v in node for k in keys(v)}
-        return set()
-
-    present = keys(body)
-    missing = [c for c in contract.runtime.detailed_components if c not in present]
+    problems = detailed_problems(body, rt.detailed_components)
     check.expect(
-        response.status_code == 200 and not missing,
-        f"HTTP {response.status_code}"
-        + (f", missing {', '.join(missing)}" if missing else ", all reported"),
-        f"200 JSON reporting {', '.join(contract.runtime.detailed_components)}",
-        f"report every component in {contract.runtime.detailed_path}",
+        response.status_code == 200 and not problems,
+        f"HTTP {response.status_code}, "
+        + (
+            "; ".join(problems)
+            if problems
+            else f"{len(rt.detailed_components)} components, status {body.get('status')}"
+        ),
+        f"200 JSON with status {' or '.join(DETAILED_STATES)} and, for each of "
+        f"{', '.join(rt.detailed_components)}, components.<name> with a boolean ok (or a "
+        "top-level table of booleans, as integrations)",
+        f"report every component in {rt.detailed_path} with its state "
+        '(`"components": {"ffmpeg": {"ok": true, ...}}`), and say degraded when one is not ok',
     )
 
 
@@ -222,16 +265,24 @@ def test_health_latency(http: httpx.Client, contract: Profile, check: Check) -> 
     for _ in range(5):
         http.get(path)  # warm the connection
     samples = []
+    # A fast wrong answer is not a fast health answer: every timed one must be a 200.
+    statuses: Counter[int] = Counter()
     for _ in range(n):
         t0 = time.perf_counter()
-        http.get(path)
+        statuses[http.get(path).status_code] += 1
         samples.append((time.perf_counter() - t0) * 1000)
     p95 = statistics.quantiles(samples, n=20)[-1]
+    wrong = {code: count for code, count in sorted(statuses.items()) if code != 200}
+    answers = ", ".join(f"HTTP {code}: {count}" for code, count in wrong.items())
     check.expect(
-        p95 <= contract.runtime.latency_p95_ms,
-        f"p95 {p95:.1f} ms over {n} requests",
-        f"≤ {contract.runtime.latency_p95_ms:g} ms",
-        f"keep {path} constant-time: no I/O, no subprocesses, no locks",
+        not wrong and p95 <= contract.runtime.latency_p95_ms,
+        f"p95 {p95:.1f} ms over {n} requests, "
+        + (f"{sum(wrong.values())} not 200 ({answers})" if wrong else "all 200"),
+        f"≤ {contract.runtime.latency_p95_ms:g} ms, every answer 200",
+        f"answer {path} with 200 to back-to-back requests too (no rate limit or overload "
+        "shedding on it)"
+        if wrong
+        else f"keep {path} constant-time: no I/O, no subprocesses, no locks",
     )
 
 
