@@ -2,7 +2,7 @@
 # Builds the reference image ai-video-backend:TAG (default: latest): the SPA,
 # the base image (an air-gapped stand-in when python:3.13-slim can't be pulled)
 # and the multi-stage image itself.
-#   usage: [TARGET=hardened] scripts/build-backend.sh [TAG]
+#   usage: [TARGET=hardened] [REVISION=... CREATED=... VERSION=...] scripts/build-backend.sh [TAG]
 # TARGET: a Dockerfile stage to build instead of the default (runtime) image,
 # e.g. hardened, the shell-less one.
 set -euo pipefail
@@ -19,13 +19,27 @@ context="${BUILD_CONTEXT:-$REPO_ROOT}"
 [ -n "${BUILD_CONTEXT:-}" ] || "$REPO_ROOT/scripts/build-frontend.sh"
 
 cd "$context"
-revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
-[ -z "$(git status --porcelain 2>/dev/null)" ] || revision="$revision-dirty"
-# The commit time, not the wall clock: the same revision builds the same labels.
-created="$(git log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)"
-version="${VERSION:-$(git describe --tags --always 2>/dev/null || echo 0.0.0-dev)}"
-build_args=(--build-arg "BASE_IMAGE=$base" --build-arg "REVISION=$revision"
-            --build-arg "CREATED=$created" --build-arg "VERSION=$version")
+# OCI labels (IMG-LABELS): the commit, the commit's own time (never the wall clock:
+# the same commit must build the same image ID, so builds and mutant caches stay
+# warm) and `git describe`. REVISION, CREATED and VERSION in the environment win,
+# e.g. for a build from an exported tree. Without git and without them the labels
+# keep the Dockerfile's placeholders ("unknown"): the image builds, IMG-LABELS fails it.
+revision="" created="" version=""
+if git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+  revision="$(git rev-parse HEAD)"
+  # Uncommitted changes are built too: the label says so.
+  [ -z "$(git status --porcelain)" ] || revision="$revision-dirty"
+  created="$(git log -1 --format=%cI)"
+  version="$(git describe --tags --always)"
+fi
+revision="${REVISION:-$revision}" created="${CREATED:-$created}" version="${VERSION:-$version}"
+build_args=(--build-arg "BASE_IMAGE=$base")
+unset_labels=()
+for arg in "REVISION=$revision" "CREATED=$created" "VERSION=$version"; do
+  if [ -n "${arg#*=}" ]; then build_args+=(--build-arg "$arg"); else unset_labels+=("${arg%%=*}"); fi
+done
+[ ${#unset_labels[@]} -eq 0 ] || log "warning: $context is not a git checkout and ${unset_labels[*]}" \
+  "not set: those labels stay placeholders, so IMG-LABELS will fail this image"
 origin="$(git remote get-url origin 2>/dev/null || true)"
 case "$origin" in
   https://*) build_args+=(--build-arg "SOURCE=${origin%.git}") ;;

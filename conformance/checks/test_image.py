@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -183,17 +184,68 @@ def test_no_secrets(
     )
 
 
+OCI = "org.opencontainers.image."
+# What a build leaves when nobody passed the value (the reference Dockerfile's own
+# ARG defaults are "unknown" and "0.0.0-dev"), or a template never filled in.
+LABEL_PLACEHOLDER = re.compile(
+    r"^(|unknown|none|null|nil|n/?a|undefined|tbd|todo|dev|latest|0\.0\.0(-dev)?|"
+    r"<.*>|\$\{.*\}|\$[A-Z_]+)$",
+    re.I,
+)
+# A git (or hg) commit ID, abbreviated to 7 or more hex digits, or a SHA-256 one;
+# "-dirty": built from that commit with uncommitted changes (scripts/build-backend.sh).
+REVISION = re.compile(r"^([0-9a-f]{7,40}|[0-9a-f]{64})(-dirty)?$", re.I)
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.I)
+URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s]+", re.I)
+
+
+def _timestamp(value: str) -> bool:
+    if not RFC3339.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def label_problem(name: str, value: str | None) -> str | None:
+    """Why a label's value says nothing (missing, a placeholder, the wrong form), or None."""
+    if value is None or not value.strip():
+        return "missing" if value is None else "empty"
+    value = value.strip()
+    if LABEL_PLACEHOLDER.match(value):
+        return f"{value!r} is a placeholder"
+    kind = name.removeprefix(OCI) if name.startswith(OCI) else ""
+    if kind == "revision" and not REVISION.match(value):
+        return f"{value!r} is not a commit ID (7-40 or 64 hex digits)"
+    if kind == "created" and not _timestamp(value):
+        return f"{value!r} is not an RFC 3339 time"
+    if kind == "source" and not URL.match(value):
+        return f"{value!r} is not a URL"
+    return None
+
+
 @pytest.mark.check("IMG-LABELS")
 def test_oci_labels(image_config: dict[str, Any], contract: Profile, check: Check) -> None:
     labels = image_config.get("Labels") or {}
-    missing = [
-        name for name in contract.image.required_labels if not str(labels.get(name, "")).strip()
-    ]
+    found = {name: labels.get(name) for name in contract.image.required_labels}
+    problems = {
+        name: problem
+        for name, value in found.items()
+        if (problem := label_problem(name, None if value is None else str(value)))
+    }
     check.expect(
-        not missing,
-        f"missing or empty: {', '.join(missing)}" if missing else "all present",
-        ", ".join(contract.image.required_labels),
-        "add `LABEL org.opencontainers.image.<name>=...` (set revision/created from build args)",
+        not problems,
+        "; ".join(f"{name.removeprefix(OCI)} {why}" for name, why in problems.items())
+        if problems
+        else ", ".join(f"{name.removeprefix(OCI)}={value}" for name, value in found.items()),
+        f"{', '.join(n.removeprefix(OCI) for n in contract.image.required_labels)} set to real "
+        "values: revision a commit ID, created an RFC 3339 time, source a URL, none a "
+        "placeholder (unknown, 0.0.0-dev, latest...)",
+        "pass the build's real values as build args: `--build-arg REVISION=$(git rev-parse "
+        "HEAD) --build-arg CREATED=$(git log -1 --format=%cI) --build-arg VERSION=...` "
+        "(scripts/build-backend.sh does), into `LABEL org.opencontainers.image.<name>=...`",
     )
 
 
