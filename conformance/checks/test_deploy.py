@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from conformance.container import Started
 from conformance.fixtures import establish
 from conformance.probes import tools
 from conformance.probes.accounts import PasswdEntry
-from conformance.probes.compose import container_ports
+from conformance.probes.compose import container_ports, environment
+from conformance.probes.requested import requested_paths
 from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
 from conformance.settings import Resolved
@@ -112,13 +114,13 @@ def test_ecs_task_definition(
 @pytest.mark.check("DEP-COMPOSE")
 def test_compose_service(
     compose_run: Started | None,
-    idle_run: Started,
+    idle: Started,
     image_config: dict[str, Any],
     contract: Profile,
     conformance: Resolved,
     check: Check,
 ) -> None:
-    dep, port = contract.deploy, contract.image.port
+    dep, port, health_path = contract.deploy, contract.image.port, contract.runtime.health_path
     _artifact(conformance, "compose_file", "compose file", check)
     try:
         service = load_compose_service(
@@ -136,28 +138,50 @@ def test_compose_service(
     if str(port) not in container_ports(service):
         problems.append(f"ports {service.get('ports')} do not publish container port {port}")
     test = list((service.get("healthcheck") or {}).get("test") or [])
-    joined = " ".join(map(str, test))
+    user = str(service.get("user") or "")
     if not test or test[0] == "NONE":
         problems.append("the service has no healthcheck")
-    elif "/" in joined and contract.runtime.health_path not in joined:
-        problems.append(f"healthcheck {joined!r} does not use {contract.runtime.health_path}")
+    else:
+        argv = _health_argv(test)
+        # The path it probes, seen by a stand-in server it talks to (whatever the
+        # command is: a module of the app, curl, a script), never guessed from its text.
+        asked = establish(
+            lambda: requested_paths(
+                idle.container,
+                contract.fs.python,
+                argv,
+                port,
+                json.dumps(contract.runtime.health_body),
+                environment(service),
+                user,
+                contract.image.healthcheck_max_timeout_s,
+            )
+        )
+        probed = sorted(set(asked.paths))
+        if not probed:
+            problems.append(
+                f"healthcheck {test} requested no HTTP path on port {port} (exit {asked.rc}), "
+                f"so it does not probe {health_path}"
+            )
+        elif probed != [health_path]:
+            problems.append(f"healthcheck {test} probes {', '.join(probed)}, not {health_path}")
+        if compose_run.ready_after_s is not None:
+            result = _run(compose_run, argv, user)
+            if not result.ok:
+                problems.append(f"healthcheck {test}: {result.why(120)}")
+            # It must depend on the answer: with no server at all, it fails.
+            elif _run(idle, argv, user).ok:
+                problems.append(f"healthcheck {test} succeeds with no server running")
     if compose_run.ready_after_s is None:
         problems.append(
             f"the image does not serve with the service's settings: {compose_run.problem}"
         )
-    elif test and test[0] != "NONE":
-        result = _run(compose_run, _health_argv(test), "")
-        if not result.ok:
-            problems.append(f"healthcheck {test}: {result.why(120)}")
-        # A command without a URL must still check the server: with none, it fails.
-        elif "/" not in joined and _run(idle_run, _health_argv(test), "").ok:
-            problems.append(f"healthcheck {test} succeeds with no server running")
     check.expect(
         not problems,
         "; ".join(problems)
-        or f"port {port}, serves with the service's settings, healthcheck passes when it "
-        "serves and fails when nothing does",
-        f"container port {port}, health path {contract.runtime.health_path}, the service's "
+        or f"port {port}, healthcheck probes {health_path}, serves with the service's "
+        "settings, healthcheck passes when it serves and fails when nothing does",
+        f"container port {port}, a healthcheck that requests {health_path}, the service's "
         "settings work",
         f"make {dep.compose_file} match the image (or the image match the compose service)",
     )
