@@ -46,7 +46,9 @@ VARIANTS: tuple[Variant, ...] = (
         after_app=False,
     ),
     Variant("bad_config", "bad_config_run", ("RUN-BAD-CONFIG",), after_app=True),
-    Variant("static_off", "static_off_run", ("SPA-DISABLED", "LOG-LEVEL"), after_app=True),
+    Variant("static_off", "static_off_run", ("SPA-DISABLED",), after_app=True),
+    # Its own container, not static_off's: one fault must not fail two IDs.
+    Variant("quiet_log", "quiet_log_run", ("LOG-LEVEL",), after_app=True),
     Variant("hardened", "hardened_run", ("RUN-HARDENED",), after_app=True),
     Variant("min_resources", "min_resources_run", ("RUN-MIN-RESOURCES",), after_app=True),
     Variant("compose", "compose_run", ("DEP-COMPOSE",), after_app=True),
@@ -130,9 +132,8 @@ def specs(profile: Profile, compose_files: list[Path] | None) -> dict[str, RunSp
             },
         ),
         "secrets": RunSpec("secrets", {**env, **profile.logs.run_secrets}),
-        "static_off": RunSpec(
-            "static_off", {**env, **profile.spa.disable_env, "LOG_LEVEL": profile.logs.quiet_level}
-        ),
+        "static_off": RunSpec("static_off", {**env, **profile.spa.disable_env}),
+        "quiet_log": RunSpec("quiet_log", {**env, "LOG_LEVEL": profile.logs.quiet_level}),
         "bad_config": RunSpec(
             "bad_config",
             {**profile.runtime.env, **rt.bad_config_env},
