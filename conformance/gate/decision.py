@@ -1,22 +1,41 @@
-"""Decide whether a sealed JSON conformance report lets an image be released.
+"""Decide whether a signed attestation lets an image be released (or deployed).
 
-The gate trusts nothing the report says about itself: the seal must match,
-and the green rule (conformance/schema.py) is applied again under the
-releaser's policy: every check ID of the contract present and passed, every
+Nothing the attestation says about itself is trusted: its signature must hold
+under the releaser's public key, the image must be one of its subjects, and the
+green rule (conformance/schema.py) is applied again to the embedded report under
+the releaser's policy: every check ID of the contract present and passed, every
 waiver, exclusion, skip and profile deviation allowed.
+
+``conformance-gate`` (before a push) and ``conformance-verify`` (at deploy time)
+both judge through ``judge_attestation``; only the words for the image differ.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from securesystemslib.signer import Key
+
+from conformance.attestation import AttestationError, embedded_report, subject_digests, verify
 from conformance.gate.errors import Refused
 from conformance.schema import MalformedReport, Policy, decide
-from conformance.sealing import KEY_ENV, ReportTampered, verify
+
+# How far an attestation got before it was refused: a caller weighing several
+# names the furthest one's reason.
+SIGNATURE, SUBJECT, REPORT, GREEN = 0, 1, 2, 3
+PUSHED = "the image being pushed"
+
+
+class AttestationRefused(Refused):
+    """Refused at ``stage`` (SIGNATURE .. GREEN); the message is the one-line reason."""
+
+    def __init__(self, stage: int, reason: str) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -31,53 +50,41 @@ class Verdict:
     overridden: tuple[str, ...]
 
 
-def load_report(path: Path) -> dict[str, Any]:
-    """Read the report file, refusing anything that is not a JSON object."""
+def load_envelope(path: Path) -> bytes:
+    """The attestation file's bytes, refused unless it is there and holds JSON."""
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
     except FileNotFoundError:
-        raise Refused(f"no report at {path} (did the conformance run write one?)") from None
-    except IsADirectoryError:
-        raise Refused(f"{path} is a directory, not a JSON report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Refused(f"cannot read the report {path}: {exc}") from None
-    try:
-        report = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Refused(f"the report {path} is not valid JSON (truncated?): {exc}") from None
-    if not isinstance(report, dict):
-        raise Refused(f"the report {path} is not a JSON object")
-    return report
-
-
-def check_seal(report: dict[str, Any], require_keyed_seal: bool) -> None:
-    """Refuse a report whose seal is missing, wrong, or weaker than required."""
-    key = os.environ.get(KEY_ENV)
-    if require_keyed_seal and not key:
         raise Refused(
-            f"{KEY_ENV} is not set, so the report's HMAC seal cannot be checked "
-            "(set it to the key the suite used, or pass --allow-unkeyed-seal)"
-        )
+            f"no attestation at {path} (did the conformance run write one with "
+            "--conformance-attestation?)"
+        ) from None
+    except IsADirectoryError:
+        raise Refused(f"{path} is a directory, not an attestation") from None
+    except OSError as exc:
+        raise Refused(f"cannot read the attestation {path}: {exc.strerror or exc}") from None
     try:
-        verify(report, key.encode() if key else None)
-    except ReportTampered as exc:
-        raise Refused(f"the report's seal is invalid: {exc}") from None
+        json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Refused(f"the attestation {path} is not valid JSON (truncated?): {exc}") from None
+    return content
 
 
-def judge(report: dict[str, Any], image_id: str, policy: Policy) -> Verdict:
-    """Return the verdict on a report about ``image_id`` under the releaser's policy,
-    or raise Refused. The report's own ``green`` is ignored: the rule is re-applied."""
+def judge(report: dict[str, Any], image_id: str, policy: Policy, role: str = PUSHED) -> Verdict:
+    """The verdict on a report about ``image_id`` under the releaser's policy, or
+    AttestationRefused (stage REPORT or GREEN). The report's own ``green`` is
+    ignored: the rule is re-applied. ``role`` names the image in the reasons."""
     try:
         decision = decide(report, policy)
     except MalformedReport as exc:
-        raise Refused(str(exc)) from None
+        raise AttestationRefused(REPORT, f"the attested report is unusable: {exc}") from None
     reported_id = report["image"]["id"]
     if reported_id != image_id:
-        raise Refused(
-            f"the report is for image {reported_id}, not for the image being pushed ({image_id})"
+        raise AttestationRefused(
+            REPORT, f"the attested report is about image {reported_id}, not {role} ({image_id})"
         )
     if not decision.green:
-        raise Refused(f"the report is {decision.line()}")
+        raise AttestationRefused(GREEN, f"report {decision.line()}")
     by_status: dict[str, list[str]] = {}
     for check in report["checks"]:
         by_status.setdefault(check["status"], []).append(check["id"])
@@ -91,9 +98,24 @@ def judge(report: dict[str, Any], image_id: str, policy: Policy) -> Verdict:
     )
 
 
-def evaluate(
-    report: dict[str, Any], image_id: str, policy: Policy, require_keyed_seal: bool = True
-) -> Verdict:
-    """Check the seal, then judge the report."""
-    check_seal(report, require_keyed_seal)
-    return judge(report, image_id, policy)
+def judge_attestation(
+    envelope: bytes, image_id: str, key: Key, policy: Policy, role: str = PUSHED
+) -> tuple[Verdict, dict[str, Any]]:
+    """The verdict and the verified Statement, or AttestationRefused naming the stage
+    the envelope failed at: its signature, its subject, its report, the green rule."""
+    try:
+        statement = verify(envelope, key)
+    except AttestationError as exc:
+        raise AttestationRefused(SIGNATURE, f"signature invalid: {exc}") from None
+    subjects = subject_digests(statement)
+    if image_id not in subjects:
+        raise AttestationRefused(
+            SUBJECT,
+            f"subject is another image: the attestation is about image "
+            f"{', '.join(sorted(subjects))}, not {role} ({image_id})",
+        )
+    try:
+        report = embedded_report(statement)
+    except AttestationError as exc:
+        raise AttestationRefused(REPORT, f"the attested report is unusable: {exc}") from None
+    return judge(report, image_id, policy, role), statement

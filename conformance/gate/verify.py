@@ -20,18 +20,13 @@ from typing import NoReturn
 
 from securesystemslib.signer import Key
 
-from conformance.attestation import (
-    AttestationError,
-    embedded_report,
-    load_public_key,
-    subject_digests,
-    verify,
-)
+from conformance.attestation import AttestationError, load_public_key
 from conformance.gate import oci
 from conformance.gate import policy as policy_args
+from conformance.gate.decision import GREEN, AttestationRefused, judge_attestation
 from conformance.gate.errors import Refused, UsageError
 from conformance.gate.registry import ecr_auth_config, ecr_registry, parse_reference
-from conformance.schema import MalformedReport, Policy, decide
+from conformance.schema import Policy
 
 PROG = "conformance-verify"
 EXIT_NOT_VERIFIED, EXIT_USAGE = 1, 2
@@ -66,32 +61,15 @@ class _Outcome:
     reason: str
 
 
+_VERIFIED = GREEN + 1
+
+
 def _judge(envelope: bytes, image: oci.Resolved, key: Key, policy: Policy) -> _Outcome:
     try:
-        statement = verify(envelope, key)
-    except AttestationError as exc:
-        return _Outcome(0, f"signature invalid: {exc}")
-    subjects = subject_digests(statement)
-    if image.config_digest not in subjects:
-        return _Outcome(
-            1,
-            f"subject is another image: the attestation names {', '.join(sorted(subjects))}, "
-            f"not image {image.config_digest}",
-        )
-    try:
-        report = embedded_report(statement)
-    except AttestationError as exc:
-        return _Outcome(2, f"the attested report is unusable: {exc}")
-    reported = report["image"].get("id") if isinstance(report.get("image"), dict) else None
-    if reported != image.config_digest:
-        return _Outcome(2, f"the attested report is about image {reported}, not this image")
-    try:
-        decision = decide(report, policy)
-    except MalformedReport as exc:
-        return _Outcome(3, f"report not green: {exc}")
-    if not decision.green:
-        return _Outcome(3, f"report {decision.line()}")
-    return _Outcome(4, f"attested green under {policy.source}")
+        judge_attestation(envelope, image.config_digest, key, policy, role="this image")
+    except AttestationRefused as refused:
+        return _Outcome(refused.stage, refused.reason)
+    return _Outcome(_VERIFIED, f"attested green under {policy.source}")
 
 
 def run(argv: Sequence[str] | None = None) -> str:
@@ -114,7 +92,7 @@ def run(argv: Sequence[str] | None = None) -> str:
         raise Refused(f"no attestation for {image.reference}")
     outcomes = [_judge(envelope, image, key, policy) for envelope in envelopes]
     best = max(outcomes, key=lambda outcome: outcome.stage)
-    if best.stage < 4:
+    if best.stage < _VERIFIED:
         prefix = f"none of the {len(outcomes)} attestations holds: " if len(outcomes) > 1 else ""
         raise Refused(prefix + best.reason)
     print(f"{PROG}: {image.reference} (image {image.config_digest}) {best.reason}", file=sys.stderr)

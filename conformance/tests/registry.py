@@ -26,10 +26,11 @@ import docker
 import docker.errors
 import httpx
 import pytest
+from securesystemslib.signer import Signer
 
+from conformance.attestation import keygen, load_signer, make_statement, sign
 from conformance.catalogue import CHECKS
 from conformance.schema import SCHEMA_VERSION, summarize
-from conformance.sealing import seal
 
 BINARY = "docker-registry"
 INSTALL_HINT = "apt-get install -y docker-registry"
@@ -175,6 +176,27 @@ class LocalRegistry:
             for path in root.rglob("*")
         }
 
+    def raw_manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
+        """The manifest's bytes as stored, and its media type."""
+        response = self._get(
+            f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_TYPES}
+        )
+        response.raise_for_status()
+        return response.content, response.headers["Content-Type"]
+
+    def put_manifest(
+        self, repository: str, reference: str, content: bytes, media_type: str
+    ) -> None:
+        """Store a manifest under a tag, as a client other than the gate might."""
+        response = httpx.put(
+            f"{self.url}/v2/{repository}/manifests/{reference}",
+            content=content,
+            headers={"Content-Type": media_type},
+            auth=self.auth,
+            timeout=10,
+        )
+        response.raise_for_status()
+
     def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]]:
         """The manifest's digest as computed from its bytes, and its parsed body."""
         response = self._get(
@@ -189,7 +211,6 @@ class LocalRegistry:
 
 # --- pytest fixtures: import them into a test module to use them --------------
 
-REPORT_KEY = "gate-tests-report-key"
 # moto's ECR answers GetAuthorizationToken for account A with "AWS:<A>-auth-token";
 # the registry that plays ECR accepts exactly that login (bcrypt, as distribution needs).
 ECR_ACCOUNT = "123456789012"
@@ -309,15 +330,14 @@ def make_report(
     image_id: str,
     statuses: dict[str, str] | None = None,
     waivers: dict[str, str] | None = None,
-    key: str | None = REPORT_KEY,
     complete: bool = True,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """A sealed report in the suite's schema (key=None: plain SHA-256 seal).
+    """A report in the suite's schema about ``image_id``.
 
     Every catalogue ID passes unless ``statuses`` says otherwise; with
     ``complete=False`` the report lists only ``statuses``. ``overrides`` replace
-    top-level fields before sealing.
+    top-level fields.
     """
     given = statuses or {}
     everything = {} if not complete else dict.fromkeys(CHECKS, "passed")
@@ -349,4 +369,38 @@ def make_report(
         "checks": checks,
     }
     report.update(overrides)
-    return seal(report, key.encode() if key else b"")
+    return report
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A signing key pair as ``python -m conformance.attestation keygen`` writes it."""
+
+    private: Path
+    public: Path
+
+    @property
+    def signer(self) -> Signer:
+        signer = load_signer(self.private, {})
+        assert signer is not None
+        return signer
+
+    def sign(self, report: dict[str, Any]) -> bytes:
+        return make_attestation(report, self.signer)
+
+
+def make_attestation(report: dict[str, Any], signer: Signer) -> bytes:
+    """The DSSE envelope the suite writes for ``report`` (--conformance-attestation)."""
+    return sign(make_statement(report), signer)
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """The releaser's key pair: the suite signs with it, the gate verifies with it."""
+    return Keys(*keygen(tmp_path_factory.mktemp("keys")))
+
+
+@pytest.fixture(scope="session")
+def other_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """Somebody else's key pair."""
+    return Keys(*keygen(tmp_path_factory.mktemp("other-keys")))

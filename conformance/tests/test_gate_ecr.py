@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
+from conformance.gate import oci
 from conformance.gate.ecr import ecr_resolve, ecr_tag_immutable
 from conformance.gate.errors import Refused
 from conformance.gate.oci import DOCKER_MANIFEST
@@ -27,19 +29,21 @@ from conformance.tests.registry import (
     ECR_ACCOUNT,
     ECR_LOGIN,
     GateImage,
+    Keys,
     LocalRegistry,
     docker_client,
+    docker_push,
     ecr_like_registry,
     gate_images,
-    make_report,
+    keys,
 )
-from conformance.tests.test_gate_registry import GateRun, run_gate
+from conformance.tests.test_gate_registry import GateRun, attested, run_gate
 
 # boto3 and moto come with tox -e gate (an error there if missing); elsewhere a skip.
 prereq.module("boto3", "pip install boto3 (tox -e gate installs it)", "gate")
 prereq.module("moto.server", "pip install 'moto[server]' (tox -e gate installs it)", "gate")
 pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
-__all__ = ["docker_client", "ecr_like_registry", "gate_images"]  # fixtures used by name
+__all__ = ["docker_client", "ecr_like_registry", "gate_images", "keys"]  # fixtures used by name
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -124,36 +128,38 @@ def test_missing_aws_credentials_are_a_one_line_refusal(monkeypatch: pytest.Monk
         ecr_auth_config(EcrRegistry(ECR_ACCOUNT, "us-east-1"))
 
 
-def _green_report(tmp_path: Path, image: GateImage) -> Path:
-    path = tmp_path / "report.json"
-    path.write_text(json.dumps(make_report(image.id)))
-    return path
-
-
 def test_ecr_login_pushes_with_the_token(
     ecr_like_registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
     aws_env: dict[str, str],
+    keys: Keys,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
     repo_path = f"gate-tests/ecr-{uuid.uuid4().hex[:8]}"
     gate = run_gate(
-        "--image", image.ref, "--report", str(_green_report(tmp_path, image)),
+        "--image", image.ref, *attested(tmp_path, keys, image),
         "--repository", f"{ecr_like_registry.host}/{repo_path}", "--tag", "abc1234",
         "--login", "ecr", "--ecr-registry-id", ECR_ACCOUNT, "--ecr-region", "us-east-1",
         env=aws_env,
     )  # fmt: skip
     assert gate.returncode == 0, gate.stderr
-    digest = gate.stdout.strip().rsplit("@", 1)[1]
-    assert ecr_like_registry.tags(repo_path) == ["abc1234"]
+    digest = gate.digest
+    assert sorted(ecr_like_registry.tags(repo_path)) == sorted(
+        ["abc1234", oci.fallback_tag(digest)]
+    )
     assert ecr_like_registry.manifest(repo_path, "abc1234")[0] == digest
+    # The attestation went in with the same token.
+    repository = Repository(ecr_like_registry.host, repo_path)
+    login = dict(zip(("username", "password"), ECR_LOGIN, strict=True))
+    assert len(oci.fetch_attestations(repository, digest, login)) == 1
 
 
 def test_without_the_token_the_registry_turns_the_gate_away(
     ecr_like_registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
     aws_env: dict[str, str],
+    keys: Keys,
     tmp_path: Path,
 ) -> None:
     """Control for the test above: Docker's own (absent) login is not enough. The
@@ -161,7 +167,7 @@ def test_without_the_token_the_registry_turns_the_gate_away(
     image, _ = gate_images
     repo_path = f"gate-tests/ecr-{uuid.uuid4().hex[:8]}"
     gate = run_gate(
-        "--image", image.ref, "--report", str(_green_report(tmp_path, image)),
+        "--image", image.ref, *attested(tmp_path, keys, image),
         "--repository", f"{ecr_like_registry.host}/{repo_path}", "--tag", "t",
         "--login", "docker", env={**aws_env, "DOCKER_CONFIG": str(tmp_path / "no-docker-config")},
     )  # fmt: skip
@@ -175,14 +181,14 @@ def test_without_the_token_the_registry_turns_the_gate_away(
 
 
 def test_an_ecr_host_triggers_the_login_before_anything_is_pushed(
-    gate_images: tuple[GateImage, GateImage], tmp_path: Path
+    gate_images: tuple[GateImage, GateImage], keys: Keys, tmp_path: Path
 ) -> None:
     """auto login on a real ECR host name; the ECR API is a closed local port."""
     image, _ = gate_images
     env = {**FAKE_AWS, "AWS_ENDPOINT_URL_ECR": f"http://127.0.0.1:{_closed_port()}"}
     env["AWS_MAX_ATTEMPTS"] = "1"
     gate = run_gate(
-        "--image", image.ref, "--report", str(_green_report(tmp_path, image)),
+        "--image", image.ref, *attested(tmp_path, keys, image),
         "--repository", f"{ECR_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/ai-video-backend",
         "--tag", "t", env=env,
     )  # fmt: skip
@@ -289,11 +295,12 @@ def _ecr_gate(
     image: GateImage,
     tmp_path: Path,
     aws_env: dict[str, str],
+    keys: Keys,
     *args: str,
 ) -> GateRun:
     """The gate with ECR login and look-ups (moto); the registry plays ECR's v2 endpoint."""
     return run_gate(
-        "--image", image.ref, "--report", str(_green_report(tmp_path, image)),
+        "--image", image.ref, *attested(tmp_path, keys, image),
         "--repository", f"{registry.host}/{path}", "--tag", "v1",
         "--login", "ecr", "--ecr-registry-id", ECR_ACCOUNT, "--ecr-region", REGION,
         *args, env=aws_env,
@@ -303,21 +310,43 @@ def _ecr_gate(
 def test_an_ecr_tag_holding_the_image_is_left_alone(
     ecr_like_registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    docker_client: docker.DockerClient,
     aws_env: dict[str, str],
     ecr_api: Any,
+    keys: Keys,
     tmp_path: Path,
 ) -> None:
-    """An immutable tag would refuse a re-push: the gate must not try one."""
+    """An immutable tag would refuse a re-push: the gate must not try one. It adds the
+    attestation once; a re-run then writes nothing at all."""
     image, _ = gate_images
     path = _ecr_repository(ecr_api, "IMMUTABLE")
-    digest = _put_image(ecr_api, path, "v1", image.id)
+    # The same manifest in both halves of "ECR": its API (moto) and its registry.
+    digest = docker_push(docker_client, ecr_like_registry, path, image, "v1")
+    manifest, media_type = ecr_like_registry.raw_manifest(path, "v1")
+    ecr_api.put_image(
+        repositoryName=path,
+        imageManifest=manifest.decode(),
+        imageManifestMediaType=media_type,
+        imageTag="v1",
+        imageDigest=digest,
+    )
 
-    gate = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env)
+    gate = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, keys)
 
     assert gate.returncode == 0, gate.stderr
     assert gate.stdout.strip() == f"{ecr_like_registry.host}/{path}@{digest}"
     assert f"{image.id} is already there as v1: nothing pushed" in gate.reason
-    assert path not in ecr_like_registry.catalog()  # Docker pushed nothing
+    assert gate.reason.endswith(f"the suite's attestation stored (tag {oci.fallback_tag(digest)})")
+    assert sorted(ecr_like_registry.tags(path)) == sorted(["v1", oci.fallback_tag(digest)])
+    assert ecr_like_registry.manifest(path, "v1")[0] == digest
+    before = ecr_like_registry.storage_state()
+
+    again = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, keys)
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == gate.stdout
+    assert again.reason.endswith("its attestation is already stored: nothing attached")
+    assert ecr_like_registry.storage_state() == before
 
 
 def test_an_immutable_ecr_tag_is_never_moved(
@@ -325,6 +354,7 @@ def test_an_immutable_ecr_tag_is_never_moved(
     gate_images: tuple[GateImage, GateImage],
     aws_env: dict[str, str],
     ecr_api: Any,
+    keys: Keys,
     tmp_path: Path,
 ) -> None:
     image, other = gate_images
@@ -332,14 +362,14 @@ def test_an_immutable_ecr_tag_is_never_moved(
     digest = _put_image(ecr_api, path, "v1", other.id)
     target = f"{ecr_like_registry.host}/{path}:v1"
 
-    refused = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env)
+    refused = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, keys)
     assert refused.returncode == 1, refused.stderr
     assert refused.reason == (
         f"conformance-gate: refused: {target} already holds image {other.id} ({digest}), "
         f"not {image.id}: pass --replace-tag to move it"
     )
 
-    replace = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, "--replace-tag")
+    replace = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, keys, "--replace-tag")
     assert replace.returncode == 1, replace.stderr
     assert replace.reason == (
         f"conformance-gate: refused: {target} is an immutable ECR tag: it holds image "
@@ -353,18 +383,20 @@ def test_a_mutable_ecr_tag_is_moved_only_when_asked(
     gate_images: tuple[GateImage, GateImage],
     aws_env: dict[str, str],
     ecr_api: Any,
+    keys: Keys,
     tmp_path: Path,
 ) -> None:
     image, other = gate_images
     path = _ecr_repository(ecr_api, "MUTABLE")
     _put_image(ecr_api, path, "v1", other.id)
 
-    refused = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env)
+    refused = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, keys)
     assert refused.returncode == 1
     assert "pass --replace-tag to move it" in refused.reason
     assert path not in ecr_like_registry.catalog()
 
-    replaced = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, "--replace-tag")
+    replaced = _ecr_gate(ecr_like_registry, path, image, tmp_path, aws_env, keys, "--replace-tag")
     assert replaced.returncode == 0, replaced.stderr
-    assert ecr_like_registry.tags(path) == ["v1"]
-    assert ecr_like_registry.manifest(path, "v1")[1]["config"]["digest"] == image.id
+    digest, manifest = ecr_like_registry.manifest(path, "v1")
+    assert manifest["config"]["digest"] == image.id
+    assert sorted(ecr_like_registry.tags(path)) == sorted(["v1", oci.fallback_tag(digest)])

@@ -20,20 +20,28 @@ from typing import Any
 import docker
 import pytest
 
+from conformance.attestation import SIGNING_KEY_ENV, load_public_key, subject_digests, verify
+from conformance.catalogue import CHECKS
+from conformance.gate import oci
+from conformance.gate.registry import Repository
 from conformance.tests.registry import (
-    REPORT_KEY,
     GateImage,
+    Keys,
     LocalRegistry,
     docker_client,
     docker_push,
     gate_images,
+    keys,
     make_report,
+    other_keys,
     registry,
 )
 
 pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
-__all__ = ["docker_client", "gate_images", "registry"]  # fixtures used by name
+__all__ = ["docker_client", "gate_images", "keys", "other_keys", "registry"]  # fixtures
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# What the gate must not pick up from the machine it runs on.
+_OWN_ENV = (SIGNING_KEY_ENV, "CONFORMANCE_REPORT_KEY")
 
 
 @dataclass
@@ -48,14 +56,14 @@ class GateRun:
         assert len(lines) == 1, f"expected one line on stderr, got: {self.stderr!r}"
         return lines[0]
 
+    @property
+    def digest(self) -> str:
+        return self.stdout.strip().rsplit("@", 1)[1]
 
-def run_gate(
-    *args: str, key: str | None = REPORT_KEY, env: dict[str, str] | None = None
-) -> GateRun:
+
+def run_gate(*args: str, env: dict[str, str] | None = None) -> GateRun:
     """The gate as CI runs it: a separate process, judged by exit code and output."""
-    environ = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_REPORT_KEY"}
-    if key is not None:
-        environ["CONFORMANCE_REPORT_KEY"] = key
+    environ = {k: v for k, v in os.environ.items() if k not in _OWN_ENV}
     environ.update(env or {})
     done = subprocess.run(
         [sys.executable, "-m", "conformance.gate", *args],
@@ -68,9 +76,27 @@ def run_gate(
     return GateRun(done.returncode, done.stdout, done.stderr)
 
 
-def write(path: Path, report: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(report, indent=2))
+def write(path: Path, envelope: bytes) -> Path:
+    path.write_bytes(envelope)
     return path
+
+
+def attested(tmp_path: Path, keys: Keys, image: GateImage, **report: Any) -> list[str]:
+    """``--attestation FILE --public-key FILE`` for a signed report about ``image``."""
+    name = f"attestation-{image.id[7:19]}.json"
+    envelope = write(tmp_path / name, keys.sign(make_report(image.id, **report)))
+    return ["--attestation", str(envelope), "--public-key", str(keys.public)]
+
+
+def run_verify(reference: str, keys: Keys, tmp_path: Path) -> GateRun:
+    """conformance-verify as a deploy job runs it (no Docker login of this machine)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.gate.verify", reference,
+         "--public-key", str(keys.public)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+        env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "no-docker-config")},
+    )  # fmt: skip
+    return GateRun(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture
@@ -78,33 +104,46 @@ def repo_path() -> str:
     return f"gate-tests/app-{uuid.uuid4().hex[:8]}"
 
 
-def test_green_report_is_pushed_and_pulls_back_as_the_same_image(
+def test_a_green_attestation_is_pushed_and_stored_beside_the_image(
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
     docker_client: docker.DockerClient,
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
-    report = write(tmp_path / "report.json", make_report(image.id))
+    args = attested(tmp_path, keys, image)
     target = f"{registry.host}/{repo_path}"
 
     gate = run_gate(
-        "--image", image.ref, "--report", str(report), "--repository", target,
+        "--image", image.ref, *args, "--repository", target,
         "--tag", "abc1234", "--tag", "v1.2.3",
     )  # fmt: skip
 
     assert gate.returncode == 0, gate.stderr
     printed = gate.stdout.strip()
     assert printed.startswith(f"{target}@sha256:")
-    digest = printed.rsplit("@", 1)[1]
+    digest = gate.digest
     assert repo_path in registry.catalog()
-    assert sorted(registry.tags(repo_path)) == ["abc1234", "v1.2.3"]
+    assert f"pushed {image.id} as abc1234, v1.2.3 ({len(CHECKS)} passed)" in gate.reason
+    stored_as = f"tag {oci.fallback_tag(digest)}"
+    assert gate.reason.endswith(f"the suite's attestation stored ({stored_as})")
+    assert sorted(registry.tags(repo_path)) == sorted(
+        ["abc1234", "v1.2.3", oci.fallback_tag(digest)]
+    )
     for tag in ("abc1234", "v1.2.3"):
         manifest_digest, manifest = registry.manifest(repo_path, tag)
         assert manifest_digest == digest
         # The manifest's config blob IS the image ID: the registry holds exactly this image.
         assert manifest["config"]["digest"] == image.id
+
+    # Beside the image: exactly the envelope the suite wrote, and a deployer accepts it.
+    envelope = Path(args[1]).read_bytes()
+    assert oci.fetch_attestations(Repository(registry.host, repo_path), digest) == [envelope]
+    deploy = run_verify(f"{target}:v1.2.3", keys, tmp_path)
+    assert deploy.returncode == 0, deploy.stderr
+    assert deploy.stdout.strip() == printed
 
     # The gate drops the local tags it made to push, so this pull asks the registry.
     assert not _has(docker_client, f"{target}:abc1234")
@@ -121,135 +160,188 @@ def _has(client: docker.DockerClient, ref: str) -> bool:
     return True
 
 
-def test_the_default_tag_is_the_tag_of_the_image(
+@pytest.mark.parametrize("given_as", ["--signing-key", SIGNING_KEY_ENV])
+def test_with_the_signing_key_the_stored_attestation_also_names_the_repo_digest(
+    given_as: str,
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
-    report = write(tmp_path / "report.json", make_report(image.id))
+    target = f"{registry.host}/{repo_path}"
+    signing, env = [], {}
+    if given_as == SIGNING_KEY_ENV:
+        env[SIGNING_KEY_ENV] = keys.private.read_text()
+    else:
+        signing = ["--signing-key", str(keys.private)]
+
     gate = run_gate(
-        "--image", image.ref, "--report", str(report),
+        "--image", image.ref, *attested(tmp_path, keys, image), *signing,
+        "--repository", target, "--tag", "v1", env=env,
+    )  # fmt: skip
+
+    assert gate.returncode == 0, gate.stderr
+    assert gate.reason.endswith(
+        "the attestation, re-signed with the repo digest as a subject, stored "
+        f"(tag {oci.fallback_tag(gate.digest)})"
+    )
+    [stored] = oci.fetch_attestations(Repository(registry.host, repo_path), gate.digest)
+    statement = verify(stored, load_public_key(keys.public))
+    assert subject_digests(statement) == {image.id, gate.digest}
+    assert {s["name"] for s in statement["subject"]} == {"under-test", target}
+    deploy = run_verify(f"{target}@{gate.digest}", keys, tmp_path)
+    assert deploy.returncode == 0, deploy.stderr
+
+
+def test_the_default_tag_is_the_tag_of_the_image(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    gate = run_gate(
+        "--image", image.ref, *attested(tmp_path, keys, image),
         "--repository", f"{registry.host}/{repo_path}",
     )  # fmt: skip
     assert gate.returncode == 0, gate.stderr
-    assert registry.tags(repo_path) == [image.ref.rsplit(":", 1)[1]]
+    assert image.ref.rsplit(":", 1)[1] in registry.tags(repo_path)
 
 
 def test_allowed_waivers_and_skips_are_pushed(
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
     statuses = {"IMG-USER": "passed", "IMG-SIZE": "waived", "SPA-BROWSER": "skipped"}
-    report = make_report(image.id, statuses, waivers={"IMG-SIZE": "fork ships CUDA"})
+    args = attested(
+        tmp_path, keys, image, statuses=statuses, waivers={"IMG-SIZE": "fork ships CUDA"}
+    )
     gate = run_gate(
-        "--image", image.ref, "--report", str(write(tmp_path / "r.json", report)),
-        "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
+        "--image", image.ref, *args, "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
         "--allow-waiver", "IMG-SIZE", "--allow-skip", "SPA-BROWSER",
     )  # fmt: skip
     assert gate.returncode == 0, gate.stderr
-    assert "waived IMG-SIZE" in gate.stderr
-    assert "skipped SPA-BROWSER" in gate.stderr
-    assert registry.tags(repo_path) == ["t"]
+    assert "waived IMG-SIZE" in gate.reason
+    assert "skipped SPA-BROWSER" in gate.reason
+    assert "t" in registry.tags(repo_path)
 
 
 # --- refusals -----------------------------------------------------------------
-# Each case: (how to make the report file, extra gate args, gate env key, reason fragment).
-ReportMaker = Callable[[Path, GateImage, GateImage], Path]
+# Each case: (how to make the attestation file, extra gate args, reason fragment).
+EnvelopeMaker = Callable[[Path, Keys, Keys, GateImage, GateImage], Path]
 
 
-def _report(**kwargs: Any) -> ReportMaker:
-    return lambda tmp, image, _other: write(tmp / "r.json", make_report(image.id, **kwargs))
+def _signed(**kwargs: Any) -> EnvelopeMaker:
+    """The suite's attestation of a report about the image under test."""
+    return lambda tmp, keys, _others, image, _other: write(
+        tmp / "a.json", keys.sign(make_report(image.id, **kwargs))
+    )
 
 
-def _tampered(tmp: Path, image: GateImage, _other: GateImage) -> Path:
-    report = make_report(image.id, {"IMG-USER": "passed", "FF-CODECS": "failed"})
-    report["checks"][1]["status"] = "passed"  # edited after sealing
-    report["summary"].update(passed=2, failed=0)
-    report["green"] = True
-    return write(tmp / "r.json", report)
+def _edited(tmp: Path, keys: Keys, _others: Keys, image: GateImage, _other: GateImage) -> Path:
+    """A red report's envelope with its payload swapped for a green one after signing."""
+    red = json.loads(keys.sign(make_report(image.id, {"FF-CODECS": "failed"})))
+    green = json.loads(keys.sign(make_report(image.id)))
+    red["payload"] = green["payload"]
+    return write(tmp / "a.json", json.dumps(red).encode())
 
 
-def _truncated(tmp: Path, image: GateImage, _other: GateImage) -> Path:
-    path = write(tmp / "r.json", make_report(image.id))
-    path.write_text(path.read_text()[: path.stat().st_size // 2])
-    return path
+def _other_key(tmp: Path, _keys: Keys, others: Keys, image: GateImage, _other: GateImage) -> Path:
+    return write(tmp / "a.json", others.sign(make_report(image.id)))
 
 
-def _for_other_image(tmp: Path, _image: GateImage, other: GateImage) -> Path:
-    return write(tmp / "r.json", make_report(other.id))
+def _other_image(tmp: Path, keys: Keys, _others: Keys, _image: GateImage, other: GateImage) -> Path:
+    """A genuine, green attestation, but of another image."""
+    return write(tmp / "a.json", keys.sign(make_report(other.id)))
 
 
-def _green_flag_lies(tmp: Path, image: GateImage, _other: GateImage) -> Path:
-    report = make_report(image.id, {"IMG-USER": "passed", "RUN-READY": "failed"}, green=True)
-    return write(tmp / "r.json", report)
+def _truncated(tmp: Path, keys: Keys, _others: Keys, image: GateImage, _other: GateImage) -> Path:
+    envelope = keys.sign(make_report(image.id))
+    return write(tmp / "a.json", envelope[: len(envelope) // 2])
 
 
-def _summary_lies(tmp: Path, image: GateImage, _other: GateImage) -> Path:
-    report = make_report(image.id, {"RUN-READY": "error"})
-    summary = {**report["summary"], "error": 0}
-    summary["passed"] += 1
-    return write(tmp / "r.json", make_report(image.id, {"RUN-READY": "error"}, summary=summary))
-
-
-def _missing(tmp: Path, _image: GateImage, _other: GateImage) -> Path:
+def _missing(tmp: Path, _keys: Keys, _others: Keys, _image: GateImage, _other: GateImage) -> Path:
     return tmp / "never-written.json"
 
 
-REFUSALS: dict[str, tuple[ReportMaker, list[str], str | None, str]] = {
-    "red report": (
-        _report(statuses={"IMG-USER": "passed", "FF-CODECS": "failed"}),
+def _directory(tmp: Path, _keys: Keys, _others: Keys, _image: GateImage, _o: GateImage) -> Path:
+    return tmp
+
+
+_LOOSENED = [{"key": "image.max_size_mb", "reference": 500, "value": 900}]
+_IN_PARTIAL = {"IMG-USER": "passed", "IMG-SIZE": "passed"}
+_NOT_IN_PARTIAL = [c for c in CHECKS if c not in _IN_PARTIAL]
+
+REFUSALS: dict[str, tuple[EnvelopeMaker, list[str], str]] = {
+    "edited after signing": (
+        _edited,
         [],
-        REPORT_KEY,
-        "the report is not green: FF-CODECS failed",
+        "signature invalid: the attestation's signature does not match its content "
+        "(edited after signing?)",
+    ),
+    "signed with another key": (
+        _other_key,
+        [],
+        "signature invalid: the attestation is signed by another key",
+    ),
+    "about another image": (_other_image, [], "subject is another image: the attestation is about"),
+    "truncated file": (_truncated, [], "is not valid JSON (truncated?)"),
+    "missing file": (_missing, [], "no attestation at"),
+    "a directory": (_directory, [], "is a directory, not an attestation"),
+    "red report": (
+        _signed(statuses={"IMG-USER": "passed", "FF-CODECS": "failed"}),
+        [],
+        "refused: report not green: FF-CODECS failed",
     ),
     "check errored": (
-        _report(statuses={"IMG-USER": "passed", "RUN-READY": "error"}),
+        _signed(statuses={"IMG-USER": "passed", "RUN-READY": "error"}),
         [],
-        REPORT_KEY,
         "RUN-READY error",
     ),
-    "report for another image ID": (_for_other_image, [], REPORT_KEY, "the report is for image"),
-    "tampered report": (_tampered, [], REPORT_KEY, "does not match its seal"),
-    "truncated report": (_truncated, [], REPORT_KEY, "is not valid JSON (truncated?)"),
-    "missing report": (_missing, [], REPORT_KEY, "no report at"),
+    "partial report": (
+        _signed(statuses=_IN_PARTIAL, complete=False),
+        [],
+        f"report not green: {len(CHECKS) - 2} checks missing from the report "
+        f"({', '.join(_NOT_IN_PARTIAL[:8])} and {len(CHECKS) - 10} more)",
+    ),
+    "excluded without --allow-exclude": (
+        _signed(statuses={"DEP-ECS": "excluded"}),
+        ["--allow-exclude", "DEP-COMPOSE"],
+        "report not green: DEP-ECS excluded (not allowed: --allow-exclude DEP-ECS)",
+    ),
+    "deviation without --allow-override": (
+        _signed(deviations=_LOOSENED),
+        [],
+        "report not green: image.max_size_mb overridden 500 -> 900 "
+        "(not allowed: --allow-override image.max_size_mb)",
+    ),
     "waiver outside the allowed list": (
-        _report(statuses={"IMG-SIZE": "waived"}, waivers={"IMG-SIZE": "big"}),
+        _signed(statuses={"IMG-SIZE": "waived"}, waivers={"IMG-SIZE": "big"}),
         ["--allow-waiver", "IMG-LAYERS"],
-        REPORT_KEY,
         "IMG-SIZE waived (not allowed: --allow-waiver IMG-SIZE)",
     ),
     "skip not allowed": (
-        _report(statuses={"IMG-USER": "passed", "SPA-BROWSER": "skipped"}),
+        _signed(statuses={"IMG-USER": "passed", "SPA-BROWSER": "skipped"}),
         ["--allow-skip", "SPA-INDEX"],
-        REPORT_KEY,
         "SPA-BROWSER skipped (not allowed: --allow-skip SPA-BROWSER)",
     ),
-    "green flag contradicts the checks": (_green_flag_lies, [], REPORT_KEY, "RUN-READY failed"),
-    "summary contradicts the checks": (
-        _summary_lies,
+    "green flag contradicts the checks": (
+        _signed(statuses={"IMG-USER": "passed", "RUN-READY": "failed"}, green=True),
         [],
-        REPORT_KEY,
-        "the summary does not match the checks it lists",
+        "report not green: RUN-READY failed",
     ),
-    "empty report": (_report(complete=False), [], REPORT_KEY, "checks missing from the report"),
-    "plain seal where a key is required": (
-        _report(key=None),
-        [],
-        REPORT_KEY,
-        "sealed with 'sha256' but 'hmac-sha256' was expected",
-    ),
-    "sealed with another key": (_report(key="someone-else"), [], REPORT_KEY, "does not match"),
-    "no key to check the seal": (_report(key=None), [], None, "CONFORMANCE_REPORT_KEY is not set"),
+    "empty report": (_signed(complete=False), [], "checks missing from the report"),
     "malformed report": (
-        _report(schema_version=1),
+        _signed(schema_version=1),
         [],
-        REPORT_KEY,
-        "malformed: schema_version is 1",
+        "the attested report is unusable: the report is malformed: schema_version is 1",
     ),
 }
 
@@ -259,18 +351,19 @@ def test_refusals_push_nothing(
     case: str,
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
+    other_keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
-    make, extra, key, reason = REFUSALS[case]
+    make, extra, reason = REFUSALS[case]
     image, other = gate_images
-    report = make(tmp_path, image, other)
+    envelope = make(tmp_path, keys, other_keys, image, other)
     before = registry.catalog()
 
     gate = run_gate(
-        "--image", image.ref, "--report", str(report),
+        "--image", image.ref, "--attestation", str(envelope), "--public-key", str(keys.public),
         "--repository", f"{registry.host}/{repo_path}", "--tag", "t", *extra,
-        key=key,
     )  # fmt: skip
 
     assert gate.returncode == 1, gate.stderr
@@ -282,16 +375,36 @@ def test_refusals_push_nothing(
     assert repo_path not in registry.catalog()
 
 
+def test_the_subject_refusal_names_both_images(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, other = gate_images
+    gate = run_gate(
+        "--image", image.ref, *attested(tmp_path, keys, other),
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
+    )  # fmt: skip
+    assert gate.returncode == 1
+    assert gate.reason == (
+        f"conformance-gate: refused: subject is another image: the attestation is about image "
+        f"{other.id}, not the image being pushed ({image.id})"
+    )
+    assert repo_path not in registry.catalog()
+
+
 def test_an_unknown_image_is_refused(
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
-    report = write(tmp_path / "r.json", make_report(image.id))
     gate = run_gate(
-        "--image", "conformance-gate-test:no-such-image", "--report", str(report),
+        "--image", "conformance-gate-test:no-such-image", *attested(tmp_path, keys, image),
         "--repository", f"{registry.host}/{repo_path}",
     )  # fmt: skip
     assert gate.returncode == 1
@@ -308,13 +421,54 @@ def test_an_unknown_image_is_refused(
         (["--repository", "127.0.0.1:5000/app", "--tag", "bad tag"], "not a valid Docker tag"),
         (["--repository", "127.0.0.1:5000/app", "--login", "ecr"], "needs --ecr-registry-id"),
         ([], "the following arguments are required: --repository"),
+        (["--repository", "127.0.0.1:5000/app", "--report", "r.json"], "unrecognized arguments"),
     ],
 )
-def test_usage_errors_are_one_line(args: list[str], reason: str, tmp_path: Path) -> None:
-    gate = run_gate("--image", "x:y", "--report", str(tmp_path / "r.json"), *args)
+def test_usage_errors_are_one_line(
+    args: list[str], reason: str, keys: Keys, tmp_path: Path
+) -> None:
+    envelope = write(tmp_path / "a.json", b"{}")
+    gate = run_gate(
+        "--image", "x:y", "--attestation", str(envelope), "--public-key", str(keys.public), *args
+    )
     assert gate.returncode == 2
     assert gate.reason.startswith("conformance-gate: usage error: ")
     assert reason in gate.reason
+
+
+@pytest.mark.parametrize(
+    ("key_args", "reason"),
+    [
+        (["--public-key", "/nonexistent.pub"], "--public-key: cannot read public key"),
+        (["--public-key", "PRIVATE"], "is a private key; give the public key"),
+        (["--public-key", "PUBLIC", "--signing-key", "/nonexistent.pem"],
+         "--signing-key: cannot read signing key file /nonexistent.pem"),
+        (["--public-key", "PUBLIC", "--signing-key", "OTHER"],
+         "the signing key (keyid "),
+    ],
+)  # fmt: skip
+def test_an_unusable_key_is_a_usage_error_before_anything_is_pushed(
+    key_args: list[str],
+    reason: str,
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
+    other_keys: Keys,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    files = {"PUBLIC": keys.public, "PRIVATE": keys.private, "OTHER": other_keys.private}
+    args = [str(files.get(a, a)) for a in key_args]
+    envelope = write(tmp_path / "a.json", keys.sign(make_report(image.id)))
+    gate = run_gate(
+        "--image", image.ref, "--attestation", str(envelope), *args,
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
+    )  # fmt: skip
+    assert gate.returncode == 2, gate.stderr
+    assert gate.reason.startswith("conformance-gate: usage error: ")
+    assert reason in gate.reason
+    assert repo_path not in registry.catalog()
 
 
 def test_a_tag_moved_during_the_push_is_caught(
@@ -350,34 +504,47 @@ def test_a_tag_moved_during_the_push_is_caught(
 
 
 def _gate_push(
-    registry: LocalRegistry, image: GateImage, repo_path: str, tmp_path: Path, *args: str
+    registry: LocalRegistry,
+    image: GateImage,
+    repo_path: str,
+    tmp_path: Path,
+    keys: Keys,
+    *args: str,
 ) -> GateRun:
-    report = write(tmp_path / f"report-{image.id[7:19]}.json", make_report(image.id))
     return run_gate(
-        "--image", image.ref, "--report", str(report),
+        "--image", image.ref, *attested(tmp_path, keys, image),
         "--repository", f"{registry.host}/{repo_path}", *args,
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("resign", [False, True], ids=["as-signed", "re-signed"])
 def test_a_rerun_for_the_same_image_changes_nothing(
+    resign: bool,
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
     docker_client: docker.DockerClient,
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
-    first = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
+    signing = ["--signing-key", str(keys.private)] if resign else []
+    first = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "t", *signing)
     assert first.returncode == 0, first.stderr
     before = registry.storage_state()
 
-    again = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
+    again = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "t", *signing)
 
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout  # the same REPO@sha256:... as the first push
-    assert f"{image.id} is already there as t: nothing pushed" in again.reason
+    assert again.reason.startswith(
+        f"conformance-gate: {image.id} is already there as t: nothing pushed"
+    )
+    assert again.reason.endswith("; its attestation is already stored: nothing attached")
     assert registry.storage_state() == before  # no upload, no manifest or tag written
-    assert registry.manifest(repo_path, "t")[0] == first.stdout.strip().rsplit("@", 1)[1]
+    assert registry.manifest(repo_path, "t")[0] == first.digest
+    repository = Repository(registry.host, repo_path)
+    assert len(oci.fetch_attestations(repository, first.digest)) == 1
 
     # Control: a plain re-push of the same image by Docker does write (the tag's
     # link files), so the unchanged storage above is the gate's doing, not blindness.
@@ -385,20 +552,45 @@ def test_a_rerun_for_the_same_image_changes_nothing(
     assert registry.storage_state() != before
 
 
+def test_an_image_already_there_without_an_attestation_gets_one(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    docker_client: docker.DockerClient,
+    keys: Keys,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    """Pushed by someone else (or a gate run that died before attaching): the image
+    is left alone, the attestation is added."""
+    image, _ = gate_images
+    digest = docker_push(docker_client, registry, repo_path, image, "t")
+    repository = Repository(registry.host, repo_path)
+    assert oci.fetch_attestations(repository, digest) == []
+
+    gate = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "t")
+
+    assert gate.returncode == 0, gate.stderr
+    assert gate.digest == digest
+    assert "is already there as t: nothing pushed" in gate.reason
+    assert gate.reason.endswith(f"the suite's attestation stored (tag {oci.fallback_tag(digest)})")
+    assert len(oci.fetch_attestations(repository, digest)) == 1
+
+
 def test_a_tag_holding_another_image_is_refused_unless_replaced(
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, other = gate_images
     target = f"{registry.host}/{repo_path}"
-    first = _gate_push(registry, other, repo_path, tmp_path, "--tag", "t")
+    first = _gate_push(registry, other, repo_path, tmp_path, keys, "--tag", "t")
     assert first.returncode == 0, first.stderr
-    other_manifest = first.stdout.strip().rsplit("@", 1)[1]
+    other_manifest = first.digest
     before = registry.storage_state()
 
-    refused = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t")
+    refused = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "t")
 
     assert refused.returncode == 1, refused.stderr
     assert refused.reason == (
@@ -409,60 +601,97 @@ def test_a_tag_holding_another_image_is_refused_unless_replaced(
     assert registry.storage_state() == before
     assert registry.manifest(repo_path, "t")[1]["config"]["digest"] == other.id
 
-    replaced = _gate_push(registry, image, repo_path, tmp_path, "--tag", "t", "--replace-tag")
+    replaced = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "t", "--replace-tag")
 
     assert replaced.returncode == 0, replaced.stderr
     assert f"pushed {image.id} as t (replacing the image under t)" in replaced.reason
     digest, manifest = registry.manifest(repo_path, "t")
     assert manifest["config"]["digest"] == image.id
     assert replaced.stdout.strip() == f"{target}@{digest}"
+    assert len(oci.fetch_attestations(Repository(registry.host, repo_path), digest)) == 1
 
 
 def test_a_refused_tag_stops_the_other_tags_too(
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     """Every tag is looked up before anything is pushed."""
     image, other = gate_images
-    assert _gate_push(registry, other, repo_path, tmp_path, "--tag", "old").returncode == 0
-    gate = _gate_push(registry, image, repo_path, tmp_path, "--tag", "new", "--tag", "old")
+    assert _gate_push(registry, other, repo_path, tmp_path, keys, "--tag", "old").returncode == 0
+    tags = registry.tags(repo_path)
+    gate = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "new", "--tag", "old")
     assert gate.returncode == 1
     assert ":old already holds image" in gate.reason
-    assert registry.tags(repo_path) == ["old"]
+    assert registry.tags(repo_path) == tags
+    assert "new" not in tags
 
 
 def test_only_the_tags_missing_the_image_are_pushed(
     registry: LocalRegistry,
     gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
     repo_path: str,
     tmp_path: Path,
 ) -> None:
     image, _ = gate_images
-    first = _gate_push(registry, image, repo_path, tmp_path, "--tag", "abc1234")
+    first = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "abc1234")
     assert first.returncode == 0, first.stderr
-    gate = _gate_push(registry, image, repo_path, tmp_path, "--tag", "abc1234", "--tag", "v1")
+    gate = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "abc1234", "--tag", "v1")
     assert gate.returncode == 0, gate.stderr
     assert f"pushed {image.id} as v1; already there as abc1234" in gate.reason
     assert gate.stdout == first.stdout
-    assert sorted(registry.tags(repo_path)) == ["abc1234", "v1"]
-    digest = first.stdout.strip().rsplit("@", 1)[1]
+    digest = first.digest
+    assert sorted(registry.tags(repo_path)) == sorted(["abc1234", "v1", oci.fallback_tag(digest)])
     assert {registry.manifest(repo_path, t)[0] for t in ("abc1234", "v1")} == {digest}
+    # The same envelope again: the .att tag still holds it once.
+    assert len(oci.fetch_attestations(Repository(registry.host, repo_path), digest)) == 1
 
 
 def test_an_unreadable_registry_is_refused_before_pushing(
-    gate_images: tuple[GateImage, GateImage], tmp_path: Path
+    gate_images: tuple[GateImage, GateImage], keys: Keys, tmp_path: Path
 ) -> None:
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         host = f"127.0.0.1:{sock.getsockname()[1]}"
     image, _ = gate_images
-    report = write(tmp_path / "r.json", make_report(image.id))
     gate = run_gate(
-        "--image", image.ref, "--report", str(report), "--repository", f"{host}/app", "--tag", "t"
+        "--image", image.ref, *attested(tmp_path, keys, image),
+        "--repository", f"{host}/app", "--tag", "t",
     )  # fmt: skip
     assert gate.returncode == 1
     assert gate.reason.startswith(
         f"conformance-gate: refused: cannot tell what {host}/app:t holds now: cannot reach {host}"
     )
+
+
+def test_an_attestation_the_registry_does_not_take_is_exit_3_after_the_push(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    docker_client: docker.DockerClient,
+    keys: Keys,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    """The image's .att tag is taken by an artifact about another manifest (another
+    client's doing): the push succeeds, storing the attestation cannot."""
+    image, other = gate_images
+    repository = Repository(registry.host, repo_path)
+    digest = docker_push(docker_client, registry, repo_path, image, "before")
+    other_digest = docker_push(docker_client, registry, repo_path, other, "other")
+    oci.attach(repository, other_digest, keys.sign(make_report(other.id)))
+    artifact, media_type = registry.raw_manifest(repo_path, oci.fallback_tag(other_digest))
+    registry.put_manifest(repo_path, oci.fallback_tag(digest), artifact, media_type)
+
+    gate = _gate_push(registry, image, repo_path, tmp_path, keys, "--tag", "t")
+
+    assert gate.returncode == 3, gate.stderr
+    assert gate.reason.startswith(
+        f"conformance-gate: push failed: {image.id} was pushed ({repository.name}@{digest}) "
+        "but its attestation was not stored: "
+    )
+    assert f"is about {other_digest}, not {digest}" in gate.reason
+    assert gate.stdout == ""
+    assert registry.manifest(repo_path, "t")[0] == digest

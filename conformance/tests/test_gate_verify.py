@@ -13,49 +13,29 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
 
-from conformance.attestation import keygen, load_signer, make_statement, sign
 from conformance.gate import oci
 from conformance.gate.registry import Repository
 from conformance.tests.registry import (
     GateImage,
+    Keys,
     LocalRegistry,
     docker_client,
     docker_push,
     gate_images,
+    keys,
     make_report,
+    other_keys,
     registry,
 )
 
 pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-registry)
-__all__ = ["docker_client", "gate_images", "registry"]  # fixtures used by name
+__all__ = ["docker_client", "gate_images", "keys", "other_keys", "registry"]  # fixtures
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROG = "conformance-verify"
-
-
-@dataclass(frozen=True)
-class Keys:
-    private: Path
-    public: Path
-
-    def sign(self, report: dict[str, Any]) -> bytes:
-        signer = load_signer(self.private, {})
-        assert signer is not None
-        return sign(make_statement(report), signer)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return Keys(*keygen(tmp_path_factory.mktemp("keys")))
-
-
-@pytest.fixture(scope="module")
-def other_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return Keys(*keygen(tmp_path_factory.mktemp("other-keys")))
 
 
 @dataclass
@@ -160,8 +140,8 @@ def test_an_attestation_about_another_image_is_refused(
     run = verify(pushed.by_tag, "--public-key", str(keys.public), tmp=tmp_path)
     assert run.returncode == 1
     assert run.reason == (
-        f"{PROG}: not verified: subject is another image: the attestation names {other.id}, "
-        f"not image {image.id}"
+        f"{PROG}: not verified: subject is another image: the attestation is about image "
+        f"{other.id}, not this image ({image.id})"
     )
 
 
