@@ -114,11 +114,12 @@ def test_ecs_task_definition(
 @pytest.mark.check("DEP-COMPOSE")
 def test_compose_service(
     compose_run: Started | None,
-    idle: Started,
+    idle_run: Started,
     image_config: dict[str, Any],
     contract: Profile,
     conformance: Resolved,
     check: Check,
+    request: pytest.FixtureRequest,
 ) -> None:
     dep, port, health_path = contract.deploy, contract.image.port, contract.runtime.health_path
     _artifact(conformance, "compose_file", "compose file", check)
@@ -143,6 +144,9 @@ def test_compose_service(
         problems.append("the service has no healthcheck")
     else:
         argv = _health_argv(test)
+        # Only now: a compose file the suite cannot use is reported even when the
+        # idle container (an error of its own) is down.
+        idle: Started = request.getfixturevalue("idle")
         # The path it probes, seen by a stand-in server it talks to (whatever the
         # command is: a module of the app, curl, a script), never guessed from its text.
         asked = establish(
