@@ -88,11 +88,11 @@ def attested(tmp_path: Path, keys: Keys, image: GateImage, **report: Any) -> lis
     return ["--attestation", str(envelope), "--public-key", str(keys.public)]
 
 
-def run_verify(reference: str, keys: Keys, tmp_path: Path) -> GateRun:
+def run_verify(reference: str, keys: Keys, tmp_path: Path, *args: str) -> GateRun:
     """conformance-verify as a deploy job runs it (no Docker login of this machine)."""
     done = subprocess.run(
         [sys.executable, "-m", "conformance.gate.verify", reference,
-         "--public-key", str(keys.public)],
+         "--public-key", str(keys.public), *args],
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
         env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "no-docker-config")},
     )  # fmt: skip
