@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "--signing-key",
         type=Path,
         metavar="FILE",
-        help="the private key (PEM; or the PEM itself in "
+        help="the private key of --public-key (PEM; or the PEM itself in "
         f"{SIGNING_KEY_ENV}): re-sign the attestation with the pushed repo digest as a "
         "second subject; without it the suite's envelope is stored as it is",
     )
@@ -155,9 +155,10 @@ def _keys(args: argparse.Namespace) -> tuple[Key, Signer | None]:
     # A re-signed attestation the public key cannot verify would help no deployer,
     # and a re-run could never recognise it as already stored.
     if signer is not None and signer.public_key.keyid != key.keyid:
+        source = f"--signing-key {args.signing_key}" if args.signing_key else f"${SIGNING_KEY_ENV}"
         raise UsageError(
-            f"the signing key (keyid {signer.public_key.keyid[:12]}…) is not the pair of "
-            f"--public-key {args.public_key} (keyid {key.keyid[:12]}…)"
+            f"the signing key in {source} (keyid {signer.public_key.keyid[:12]}…) is not the "
+            f"pair of --public-key {args.public_key} (keyid {key.keyid[:12]}…)"
         )
     return key, signer
 

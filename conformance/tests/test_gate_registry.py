@@ -41,7 +41,7 @@ pytestmark = pytest.mark.gate  # run by tox -e gate (needs Docker and docker-reg
 __all__ = ["docker_client", "gate_images", "keys", "other_keys", "registry"]  # fixtures
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What the gate must not pick up from the machine it runs on.
-_OWN_ENV = (SIGNING_KEY_ENV, "CONFORMANCE_REPORT_KEY")
+_OWN_ENV = (SIGNING_KEY_ENV,)
 
 
 @dataclass
@@ -444,7 +444,7 @@ def test_usage_errors_are_one_line(
         (["--public-key", "PUBLIC", "--signing-key", "/nonexistent.pem"],
          "--signing-key: cannot read signing key file /nonexistent.pem"),
         (["--public-key", "PUBLIC", "--signing-key", "OTHER"],
-         "the signing key (keyid "),
+         "the signing key in --signing-key "),
     ],
 )  # fmt: skip
 def test_an_unusable_key_is_a_usage_error_before_anything_is_pushed(
@@ -468,6 +468,28 @@ def test_an_unusable_key_is_a_usage_error_before_anything_is_pushed(
     assert gate.returncode == 2, gate.stderr
     assert gate.reason.startswith("conformance-gate: usage error: ")
     assert reason in gate.reason
+    assert repo_path not in registry.catalog()
+
+
+def test_a_signing_key_in_the_environment_must_be_the_pair_too(
+    registry: LocalRegistry,
+    gate_images: tuple[GateImage, GateImage],
+    keys: Keys,
+    other_keys: Keys,
+    repo_path: str,
+    tmp_path: Path,
+) -> None:
+    image, _ = gate_images
+    gate = run_gate(
+        "--image", image.ref, *attested(tmp_path, keys, image),
+        "--repository", f"{registry.host}/{repo_path}", "--tag", "t",
+        env={SIGNING_KEY_ENV: other_keys.private.read_text()},
+    )  # fmt: skip
+    assert gate.returncode == 2, gate.stderr
+    assert gate.reason.startswith(
+        f"conformance-gate: usage error: the signing key in ${SIGNING_KEY_ENV} (keyid "
+    )
+    assert f"is not the pair of --public-key {keys.public}" in gate.reason
     assert repo_path not in registry.catalog()
 
 
