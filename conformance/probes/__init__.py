@@ -6,6 +6,9 @@
 - ``process``: who PID 1 runs as, read by the engine from outside the container.
 - ``tools``: a program of the image (ffmpeg, ffprobe, python) run by argv, never
   through ``sh -c``.
+- ``requested``: which path a healthcheck command really requests, recorded by a
+  stand-in server of the image's own Python on the service port.
+- ``compose``: the compose service as compose itself resolves it.
 
 A gatherer that cannot establish its fact raises ``FactError`` with a one-line
 reason; a check turns that into *error*, never into "nothing found".
