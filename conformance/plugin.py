@@ -106,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Recorder(state, config), "conformance-recorder")
     if not suite_requested(config):
         return
+    _refuse_distribution(config)
     state.resolved = resolve(config, set(CHECKS))
     try:
         state.selection.patterns = parse_patterns(config.getoption("conformance_check"))
@@ -118,6 +119,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(CHECKS_DIR)]  # `pytest --image=X` runs the suite, wherever it is
     _interrupt_on_sigterm()
+
+
+def _refuse_distribution(config: pytest.Config) -> None:
+    """A suite run is one session: pytest-xdist workers would each start the containers
+    and write the report with only their share of the checks (a wrong report)."""
+    if hasattr(config, "workerinput"):
+        raise pytest.UsageError(_NO_XDIST)
+    if config.getoption("dist", "no") != "no" and config.getoption("tx", None):
+        raise pytest.UsageError(_NO_XDIST)
+
+
+_NO_XDIST = (
+    "the conformance suite runs as one session: pytest-xdist (-n/--dist) cannot split it; "
+    "run it without -n (or with -n 0 or -p no:xdist)"
+)
 
 
 def _run_policy(config: pytest.Config, resolved: Resolved) -> Policy:
@@ -184,7 +200,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = config.stash.get(STATE, None)
     if state is None or state.resolved is None:
         return None
-    return header_lines(state.resolved, verbose=config.get_verbosity() > 0)
+    lines = header_lines(state.resolved, verbose=config.get_verbosity() > 0)
+    return [*lines, f"  verdict policy: {state.policy.source}"]
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

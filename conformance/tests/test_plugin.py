@@ -104,6 +104,25 @@ def test_unreachable_docker_daemon(run: Runner, monkeypatch: pytest.MonkeyPatch)
     _one_line_error(run("--image=any:tag"), "cannot reach the Docker daemon", "DOCKER_HOST")
 
 
+@pytest.mark.parametrize("workers", [["-n", "2"], ["--dist=load", "--tx=2*popen"]])
+def test_xdist_is_refused_up_front(
+    run: Runner, monkeypatch: pytest.MonkeyPatch, workers: list[str]
+) -> None:
+    """Workers would each start the containers and write the report with only their
+    share of the checks: a suite run under xdist is refused before anything starts."""
+    pytest.importorskip("xdist")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # never reached
+    _one_line_error(run("--image=any:tag", *workers), "pytest-xdist", "one session")
+
+
+def test_xdist_without_workers_is_a_normal_run(
+    run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("xdist")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+    _one_line_error(run("--image=any:tag", "-n", "0"), "cannot reach the Docker daemon")
+
+
 def test_precedence_option_env_ini_profile_default(
     run: Runner, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
