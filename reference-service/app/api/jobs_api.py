@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from app.api.schemas import ComposeIn, GenerationIn, JobOut, JobPage, error_responses
+from app.api.routing import ResourceRoute, share_allowed_methods
+from app.api.schemas import (
+    ComposeIn,
+    GenerationIn,
+    JobOut,
+    JobPage,
+    created_job,
+    error_responses,
+)
 from app.api.upload_stream import FIELD, receive_upload
 from app.core.config import Settings
 from app.core.errors import ApiError
@@ -19,7 +27,20 @@ from app.services.probe import MediaRejected, inspect_video
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["jobs"])
+# Every route takes a parameter or a body (422, in ErrorOut's shape like every error here)
+# and the job store (503 when it could not be opened). The operation IDs are the function
+# names, which the OpenAPI links below refer to.
+router = APIRouter(
+    tags=["jobs"],
+    route_class=ResourceRoute,
+    responses=error_responses(422, 503),
+    generate_unique_id_function=lambda route: route.name,
+)
+
+# The largest offset a JavaScript client holds exactly: far past any real job count, and
+# inside SQLite's 64-bit integers (a larger one used to overflow the store: a 500).
+MAX_OFFSET = 2**53 - 1
+VIDEO_LINKS = ("get_video", "get_video_file", "get_thumbnail", "get_job", "delete_job")
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -29,8 +50,17 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": [FIELD],
-                    "properties": {FIELD: {"type": "string", "format": "binary"}},
-                }
+                    "properties": {
+                        FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the clip: a video FFmpeg can read (MP4, MOV, "
+                            "Matroska/WebM, AVI, MPEG-TS, ...), at most MAX_UPLOAD_BYTES",
+                        }
+                    },
+                },
+                # Any file is accepted on the wire; 415/422 answer one that is not a video.
+                "encoding": {FIELD: {"contentType": "video/*"}},
             }
         },
     }
@@ -69,7 +99,10 @@ async def _finished_file(services: Services, job_id: str) -> Job:
     status_code=202,
     response_model=JobOut,
     openapi_extra=_UPLOAD_BODY,
-    responses=error_responses(400, 413, 415, 422, 507),
+    responses={
+        **created_job(*VIDEO_LINKS, compose_from=True),
+        **error_responses(400, 413, 415, 507),
+    },
 )
 async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any]:
     """Upload a clip (multipart field `file`); it is probed now and normalised by a job."""
@@ -87,6 +120,25 @@ async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any
     job = Job(id=new_job_id(), kind=JobKind.UPLOAD, input={"filename": filename})
     services.files.scratch(job.id).mkdir(parents=True)
     incoming.replace(services.files.source(job.id))
+    await services.worker.submit(job)
+    return job.to_api()
+
+
+# Before /videos/{job_id}: the literal path is the resource a 405 here names.
+@router.post(
+    "/videos/compose",
+    status_code=202,
+    response_model=JobOut,
+    responses={**created_job(*VIDEO_LINKS), **error_responses(400, 404, 409)},
+)
+async def compose_videos(body: ComposeIn, services: ServicesDep) -> dict[str, Any]:
+    """Concatenate finished videos, in order, into a new one."""
+    limit = services.settings.compose_max_clips
+    if len(body.video_ids) > limit:
+        raise ApiError(422, "invalid_request", f"at most {limit} videos can be composed")
+    for video_id in body.video_ids:
+        await _finished_file(services, video_id)
+    job = Job(kind=JobKind.COMPOSE, input={"video_ids": list(body.video_ids)})
     await services.worker.submit(job)
     return job.to_api()
 
@@ -126,28 +178,10 @@ async def get_thumbnail(job_id: str, services: ServicesDep) -> FileResponse:
 
 
 @router.post(
-    "/videos/compose",
-    status_code=202,
-    response_model=JobOut,
-    responses=error_responses(404, 409, 422),
-)
-async def compose_videos(body: ComposeIn, services: ServicesDep) -> dict[str, Any]:
-    """Concatenate finished videos, in order, into a new one."""
-    limit = services.settings.compose_max_clips
-    if len(body.video_ids) > limit:
-        raise ApiError(422, "invalid_request", f"at most {limit} videos can be composed")
-    for video_id in body.video_ids:
-        await _finished_file(services, video_id)
-    job = Job(kind=JobKind.COMPOSE, input={"video_ids": list(body.video_ids)})
-    await services.worker.submit(job)
-    return job.to_api()
-
-
-@router.post(
     "/generations",
     status_code=202,
     response_model=JobOut,
-    responses=error_responses(422, 503),
+    responses={**created_job("get_generation", "get_job", "delete_job"), **error_responses(400)},
 )
 async def create_generation(body: GenerationIn, services: ServicesDep) -> dict[str, Any]:
     """Generate a clip from a prompt on Replicate; the output is normalised like an upload."""
@@ -172,7 +206,7 @@ async def get_generation(job_id: str, services: ServicesDep) -> dict[str, Any]:
 async def list_jobs(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """All jobs, newest first."""
     jobs, total = await services.worker.store.page(limit, offset)
@@ -211,3 +245,6 @@ async def delete_job(job_id: str, services: ServicesDep) -> Response:
         services.files.remove_all(job.id)
         logger.info("job %s cancelled by request", job.id)
     return Response(status_code=204)
+
+
+share_allowed_methods(router)

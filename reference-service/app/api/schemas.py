@@ -63,3 +63,21 @@ class ComposeIn(BaseModel):
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorOut} for code in codes}
+
+
+def created_job(
+    *operation_ids: str, compose_from: bool = False
+) -> dict[int | str, dict[str, object]]:
+    """The 202 of a route that creates a job, with OpenAPI links to the routes taking its id
+    (clients and Schemathesis's stateful phase follow them with a real id)."""
+    links: dict[str, object] = {
+        operation_id: {"operationId": operation_id, "parameters": {"job_id": "$response.body#/id"}}
+        for operation_id in operation_ids
+    }
+    if compose_from:
+        # Composing the new video with itself: a finished upload is a valid clip to join.
+        links["compose_videos"] = {
+            "operationId": "compose_videos",
+            "requestBody": {"video_ids": ["$response.body#/id", "$response.body#/id"]},
+        }
+    return {202: {"description": "The job, queued", "links": links}}

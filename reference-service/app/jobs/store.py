@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at DESC, id DESC);
 """
 _UPDATABLE = {"status", "error", "result"}
+_SQLITE_MAX_INT = 2**63 - 1
 
 
 def _row_to_job(row: sqlite3.Row) -> Job:
@@ -98,9 +99,10 @@ class SqliteJobStore:
         return _row_to_job(rows[0]) if rows else None
 
     async def page(self, limit: int, offset: int) -> tuple[list[Job], int]:
+        # SQLite binds 64-bit integers only; past the last row every offset is the same page.
         rows = await self._run(
             "SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            (min(max(limit, 0), _SQLITE_MAX_INT), min(max(offset, 0), _SQLITE_MAX_INT)),
         )
         total = (await self._run("SELECT COUNT(*) AS n FROM jobs"))[0]["n"]
         return [_row_to_job(row) for row in rows], int(total)
