@@ -27,6 +27,8 @@ from conformance.verdict import WAIVED_PREFIX, check_id_of
 if TYPE_CHECKING:
     from securesystemslib.signer import Signer
 
+    from conformance.daemon import DaemonWatch
+
 pytest_plugins = ["conformance.fixtures"]
 
 CHECKS_DIR = Path(__file__).parent / "checks"
@@ -264,6 +266,38 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
     start_suite(session.config, state, checks)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    watch = _watch(item.config)
+    if watch is not None and report.failed:
+        why = watch.confirm(call.excinfo.value if call.excinfo else None)
+        if why is not None:  # the client library's traceback says nothing about the image
+            report.longrepr = (
+                f"could not establish the fact: the Docker daemon went away during this "
+                f"check ({why})"
+            )
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    result = yield
+    watch = _watch(item.config)
+    if watch is not None and watch.lost is not None:
+        # Every check left would fail on the missing daemon: one line instead.
+        item.session.shouldstop = (
+            f"the Docker daemon went away mid-run ({watch.lost}); the run stops here, "
+            "not green, and the next run removes what it left"
+        )
+    return result
+
+
+def _watch(config: pytest.Config) -> DaemonWatch | None:
+    state = config.stash.get(STATE, None)
+    return None if state is None else state.watch
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:

@@ -153,19 +153,25 @@ def decide(report: dict[str, Any], policy: Policy) -> Decision:
         reasons.append("the summary does not match the checks it lists")
 
     waivers: dict[str, Any] = report["profile"]["waivers"]
+    unallowed: dict[str, list[str]] = {status: [] for status in ALLOWABLE}
     for check in checks:
         check_id, status = check["id"], check["status"]
         if status == "passed":
             continue
         if status == "waived" and check_id not in waivers:
             reasons.append(f"{check_id} waived without a profile waiver")
-        elif status in ALLOWABLE and policy.allows(ALLOWABLE[status], check_id):
-            continue
-        elif status in ALLOWABLE:
-            flag = "--allow-" + ALLOWABLE[status].removesuffix("s")
-            reasons.append(f"{check_id} {status} (not allowed: {flag} {check_id})")
-        else:
+        elif status in ALLOWABLE and not policy.allows(ALLOWABLE[status], check_id):
+            unallowed[status].append(check_id)
+        elif status not in ALLOWABLE:
             reasons.append(f"{check_id} {status}")
+    for status, ids in unallowed.items():
+        flag = "--allow-" + ALLOWABLE[status].removesuffix("s")
+        if len(ids) == 1:
+            reasons.append(f"{ids[0]} {status} (not allowed: {flag} {ids[0]})")
+        elif ids:  # a selection leaves many out: one reason that names them
+            reasons.append(
+                f"{len(ids)} checks {status} without allowance ({named(ids, 8)}; {flag} ID)"
+            )
 
     for deviation in report["deviations"]:
         key = deviation["key"]

@@ -77,8 +77,8 @@ _LOOSENED = [{"key": "image.max_size_mb", "reference": 500, "value": 1e9}]
         (make_report(IMAGE_ID, {"SPA-BROWSER": "skipped"}), GREEN,
          "SPA-BROWSER skipped (not allowed: --allow-skip SPA-BROWSER)"),
         (make_report(IMAGE_ID, {"FS-FRONTEND": "excluded", "SPA-INDEX": "blocked"}), GREEN,
-         "not green: FS-FRONTEND excluded (not allowed: --allow-exclude FS-FRONTEND), "
-         "SPA-INDEX blocked"),
+         "not green: SPA-INDEX blocked, FS-FRONTEND excluded (not allowed: "
+         "--allow-exclude FS-FRONTEND)"),
         (make_report(IMAGE_ID, deviations=_LOOSENED), GREEN,
          "image.max_size_mb overridden 500 -> 1000000000.0 (not allowed: "
          "--allow-override image.max_size_mb)"),
