@@ -36,7 +36,13 @@ from conformance.probes.process import listening_ports
 LABEL_SESSION = "io.ai-video-conformance.session"
 LABEL_HOST = "io.ai-video-conformance.host"
 LABEL_PID = "io.ai-video-conformance.pid"
+# When that process started (Linux /proc): a dead session's pid may be reused by then.
+LABEL_PID_START = "io.ai-video-conformance.pid-start"
 LABEL_KEEP = "io.ai-video-conformance.keep"  # --conformance-keep: left for debugging, not swept
+# What a lost or restarting daemon raises: docker's own errors, and requests' (OSErrors).
+DAEMON_ERRORS = (docker.errors.DockerException, OSError)
+# How long closing waits for starts in flight (each removes its own container).
+CLOSE_WAIT_S = 30.0
 LOG_TAIL_LINES = 15
 POLL_S = 0.1
 UNTIMED_POLL_S = 0.3
@@ -299,14 +305,22 @@ class HealthWatch:
 
 
 @contextlib.contextmanager
-def start_lock(timed: bool) -> Iterator[None]:
-    """Timed start-ups of parallel sessions on one host take turns (a file lock)."""
+def start_lock(timed: bool, closing: threading.Event | None = None) -> Iterator[None]:
+    """Timed start-ups of parallel sessions on one host take turns (a file lock). The
+    wait gives up when the session closes: it must not outlast another session's start."""
     if not timed:
         yield
         return
     path = Path(tempfile.gettempdir()) / "ai-video-conformance-start.lock"
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if closing is not None and closing.is_set():
+                    raise RuntimeError("session is closing") from None
+                time.sleep(POLL_S)
         try:
             yield
         finally:
@@ -323,6 +337,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (None without /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces; starttime is field 22.
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def session_alive(labels: dict[str, str]) -> bool:
+    """Whether the pytest process that labelled a container still runs: its pid is
+    alive and, where the label records it, is the same process (pids are reused)."""
+    pid = labels.get(LABEL_PID, "0")
+    if not (pid.isdigit() and int(pid) and _pid_alive(int(pid))):
+        return False
+    recorded = labels.get(LABEL_PID_START)
+    if recorded is None:
+        return True  # labelled where /proc was not readable: the pid is all there is
+    return process_start(int(pid)) in (recorded, None)
+
+
 def sweep_stale(client: docker.DockerClient) -> list[str]:
     """Remove containers of sessions on this host whose pytest process is gone."""
     removed = []
@@ -330,15 +367,13 @@ def sweep_stale(client: docker.DockerClient) -> list[str]:
     # The low-level list: no per-container inspect that a parallel session's removal could fail.
     for info in client.api.containers(all=True, filters={"label": LABEL_SESSION}):
         labels = info.get("Labels") or {}
-        if labels.get(LABEL_HOST) != host:
-            continue
-        pid = labels.get(LABEL_PID, "0")
-        if pid.isdigit() and int(pid) and _pid_alive(int(pid)):
+        if labels.get(LABEL_HOST) != host or session_alive(labels):
             continue
         if labels.get(LABEL_KEEP) == "1":
             continue  # kept on purpose: the user removes them
         with contextlib.suppress(docker.errors.APIError):
-            client.api.remove_container(info["Id"], force=True)
+            # v: the anonymous volumes of an image's VOLUME carry no label to sweep by
+            client.api.remove_container(info["Id"], force=True, v=True)
             removed.append(info["Id"][:12])
     return removed
 
@@ -371,10 +406,12 @@ class Lab:
 
     @property
     def labels(self) -> dict[str, str]:
+        started = process_start(os.getpid())
         return {
             LABEL_SESSION: self.session_id,
             LABEL_HOST: socket.gethostname(),
             LABEL_PID: str(os.getpid()),
+            **({LABEL_PID_START: started} if started else {}),
             **({LABEL_KEEP: "1"} if self.keep else {}),
         }
 
@@ -426,21 +463,21 @@ class Lab:
         except docker.errors.APIError as exc:
             raise FactError(f"the engine could not export the image's files: {exc}") from None
         finally:
-            with contextlib.suppress(docker.errors.APIError):
-                container.remove(force=True)
+            with contextlib.suppress(*DAEMON_ERRORS):
+                container.remove(force=True, v=True)
 
     def create_stopped(self, **kwargs: Any) -> Container:
         """A created, never started container (to read files of the image)."""
         container = self.client.containers.create(self.image, labels=self.labels, **kwargs)
         if self._closing.is_set():
-            container.remove(force=True)
+            container.remove(force=True, v=True)
             raise RuntimeError("session is closing")
         return container
 
     def _run(self, spec: RunSpec) -> Started:
         if self._closing.is_set():
             raise RuntimeError("session is closing")
-        with start_lock(timed=spec.name == "app"):
+        with start_lock(timed=spec.name == "app", closing=self._closing):
             return self._start_and_wait(spec)
 
     def _start_and_wait(self, spec: RunSpec) -> Started:
@@ -491,17 +528,31 @@ class Lab:
         return watch
 
     # -- cleanup --------------------------------------------------------------
-    def close(self) -> None:
-        """Remove every container of this session; safe to call more than once."""
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Remove every container of this session; safe to call more than once, and
+        when the daemon is gone (then the next session's sweep removes them)."""
         self._closing.set()
         if self.keep:
             return
+        self._settle(wait_s)
         try:
             leftovers = self.client.api.containers(
                 all=True, filters={"label": f"{LABEL_SESSION}={self.session_id}"}
             )
-        except docker.errors.DockerException:
+        except DAEMON_ERRORS:
             return
         for info in leftovers:
-            with contextlib.suppress(docker.errors.APIError):
-                self.client.api.remove_container(info["Id"], force=True)
+            with contextlib.suppress(*DAEMON_ERRORS):
+                self.client.api.remove_container(info["Id"], force=True, v=True)
+
+    def _settle(self, wait_s: float) -> None:
+        """Wait for the starts and the export in flight: a container they create after
+        the listing below would outlive the session (an interrupted run exits at once)."""
+        deadline = time.monotonic() + wait_s
+        with self._lock:
+            pending = [*self._futures.values(), self._filesystem]
+        for future in pending:
+            if future is None:
+                continue
+            with contextlib.suppress(BaseException):  # their own waiters report failures
+                future.exception(timeout=max(0.0, deadline - time.monotonic()))

@@ -12,6 +12,7 @@ import docker
 import pytest
 
 from conformance.container import Lab, RunSpec
+from conformance.daemon import DaemonWatch
 from conformance.report import ResultBook
 from conformance.schema import Policy
 from conformance.selection import Selection
@@ -23,6 +24,7 @@ class SuiteState:
     resolved: Resolved | None = None
     client: docker.DockerClient | None = None
     lab: Lab | None = None
+    watch: DaemonWatch | None = None  # says when the daemon goes away mid-run
     specs: dict[str, RunSpec] = field(default_factory=dict)
     image_attrs: dict[str, Any] = field(default_factory=dict)
     selected_ids: list[str] = field(default_factory=list)

@@ -11,7 +11,8 @@ import docker
 import docker.errors
 import pytest
 
-from conformance.container import Lab, sweep_stale
+from conformance.container import DAEMON_ERRORS, Lab, sweep_stale
+from conformance.daemon import DaemonWatch
 from conformance.deviations import deviations, profile_digest
 from conformance.fixtures import health_wait_s
 from conformance.report import build_report, write
@@ -22,17 +23,27 @@ from conformance.verdict import check_id_of
 REFERENCE_IMAGE = "ai-video-backend"  # the one scripts/build-backend.sh builds
 
 
+def _short(exc: BaseException) -> str:
+    reason = " ".join(str(exc).split())
+    return reason if len(reason) <= 100 else reason[:99] + "…"
+
+
 def _connect() -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=120)
         client.ping()
     except Exception as exc:  # docker raises several unrelated types here
-        reason = " ".join(str(exc).split())
-        reason = reason if len(reason) <= 100 else reason[:99] + "…"
         raise pytest.UsageError(
-            f"cannot reach the Docker daemon ({reason}): start it or point DOCKER_HOST at it"
+            f"cannot reach the Docker daemon ({_short(exc)}): start it or point DOCKER_HOST at it"
         ) from None
     return client
+
+
+def _daemon_went_away(exc: BaseException) -> pytest.UsageError:
+    return pytest.UsageError(
+        f"the Docker daemon went away before the checks started ({_short(exc)}): "
+        "start it or point DOCKER_HOST at it, and run again"
+    )
 
 
 def _image(client: docker.DockerClient, ref: str) -> dict[str, Any]:
@@ -50,6 +61,8 @@ def _image(client: docker.DockerClient, ref: str) -> dict[str, Any]:
         ) from None
     except docker.errors.APIError as exc:
         raise pytest.UsageError(f"image {ref}: {exc.explanation or exc}") from None
+    except DAEMON_ERRORS as exc:
+        raise _daemon_went_away(exc) from None
 
 
 def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Item]) -> None:
@@ -59,7 +72,12 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
     client = _connect()
     state.image_attrs = _image(client, resolved.image)
     state.client = client
-    sweep_stale(client)
+    try:
+        sweep_stale(client)
+    except DAEMON_ERRORS as exc:
+        raise _daemon_went_away(exc) from None
+    state.watch = DaemonWatch()
+    state.watch.start()
     profile = resolved.profile
     lab = Lab(
         client,
@@ -101,6 +119,8 @@ def start_suite(config: pytest.Config, state: SuiteState, items: list[pytest.Ite
 
 def finish_suite(config: pytest.Config, state: SuiteState) -> None:
     """Remove the containers, then write the JSON report and the Markdown summary."""
+    if state.watch is not None:
+        state.watch.close()
     if state.lab is not None:
         state.lab.close()
     resolved = state.resolved
