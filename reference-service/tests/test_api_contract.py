@@ -107,6 +107,19 @@ def test_a_validation_error_matches_its_documented_shape(api: Api) -> None:
     assert "422" in openapi(api)["paths"]["/api/v1/jobs"]["get"]["responses"]
 
 
+def test_compose_documents_the_clip_limit_it_enforces(api: Api) -> None:
+    schema = openapi(api)["components"]["schemas"]["ComposeIn"]["properties"]["video_ids"]
+    limit = api.settings.compose_max_clips
+    assert schema["minItems"] == 2 and schema["maxItems"] == limit
+    ids = ["0" * 32] * limit
+    # Within the documented bounds the ids are looked up (unknown: 404), past them it is a 422.
+    assert_error(
+        api.client.post("/api/v1/videos/compose", json={"video_ids": ids}), 404, "not_found"
+    )
+    too_many = {"video_ids": [*ids, "0" * 32]}
+    assert_error(api.client.post("/api/v1/videos/compose", json=too_many), 422, "invalid_request")
+
+
 # --- Allow ------------------------------------------------------------------------------
 
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.config import Settings
+
 
 class ErrorOut(BaseModel):
     detail: str = Field(description="A human-readable message")
@@ -57,8 +59,17 @@ class GenerationIn(BaseModel):
     )
 
 
+# The limit is a setting checked by the route; the document states its default.
+COMPOSE_MAX_CLIPS_DEFAULT: int = Settings.model_fields["compose_max_clips"].default
+
+
 class ComposeIn(BaseModel):
-    video_ids: list[str] = Field(min_length=2, description="finished videos, in playing order")
+    video_ids: list[str] = Field(
+        min_length=2,
+        description="finished videos, in playing order; at most COMPOSE_MAX_CLIPS "
+        f"({COMPOSE_MAX_CLIPS_DEFAULT} unless configured)",
+        json_schema_extra={"maxItems": COMPOSE_MAX_CLIPS_DEFAULT},
+    )
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
