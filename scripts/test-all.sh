@@ -2,8 +2,8 @@
 # Every test of the project. With no arguments: first the main job exactly as a
 # newcomer runs it (scripts/check-image.sh with no FFmpeg, Chromium or
 # docker-registry on PATH), then the test tools and every other tox env: lint, unit,
-# frontend, the mutant self-tests, the lifecycle tests, the browser check and the
-# release gate.
+# frontend, the API fuzzing of the image the main job built, the mutant self-tests,
+# the lifecycle tests, the browser check and the release gate.
 # With arguments: they go to `tox run` (e.g. scripts/test-all.sh -e unit).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -18,4 +18,4 @@ fi
 log "the main job, as on a fresh machine"
 "$REPO_ROOT/scripts/without-test-tools.sh" "$REPO_ROOT/scripts/check-image.sh"
 WITH_TEST_TOOLS=1 "$REPO_ROOT/scripts/bootstrap.sh"
-exec .venv/bin/tox run -e lint,unit,frontend,selftest,lifecycle,browser,gate
+exec .venv/bin/tox run -e lint,unit,frontend,fuzz,selftest,lifecycle,browser,gate
