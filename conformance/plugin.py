@@ -6,10 +6,12 @@ containers, fixtures.py hands them to the checks, report.py writes the reports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -348,7 +350,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     state = session.config.stash.get(STATE, None)
     if state is not None and state.active:
-        finish_suite(session.config, state)
+        with _signals_deferred() as caught:
+            finish_suite(session.config, state)
+        if caught:
+            state.late_signal = True
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
         # One definition of green: a run that is not green never exits 0, even when
         # no test failed (blocked, excluded, skipped without allowance, a deviation).
         not_green = state.report is not None and not state.report["green"]
@@ -379,6 +385,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         _seed_summary(terminalreporter, state)
     for path in state.written:
         terminalreporter.write_line(f"conformance report: {path}")
+    if state.late_signal:
+        terminalreporter.write_line(
+            "conformance: interrupted while cleaning up: the clean-up and the report were "
+            "finished first"
+        )
 
 
 def _seed_summary(terminalreporter: Any, state: SuiteState) -> None:
@@ -402,4 +413,30 @@ def _seed_summary(terminalreporter: Any, state: SuiteState) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None and state.lab is not None:
-        state.lab.close()
+        with _signals_deferred():
+            state.lab.close()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[list[int]]:
+    """Ctrl-C or SIGTERM while the session removes its containers and writes its report
+    is acted on once that is done (it cut both short, with a traceback); a second one
+    interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    caught: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, defer)
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)

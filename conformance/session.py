@@ -38,6 +38,7 @@ class SuiteState:
     report: dict[str, Any] | None = None
     signer: Any = None  # signs the attestation (a securesystemslib Signer) when one is asked for
     active: bool = False  # checks were collected and containers may exist
+    late_signal: bool = False  # Ctrl-C or SIGTERM came while the session cleaned up
 
 
 STATE = pytest.StashKey[SuiteState]()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
+import sys
+import textwrap
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,7 +22,17 @@ import pytest
 from conformance.attestation import embedded_report, keygen, load_public_key, subject_digests
 from conformance.attestation import verify as verify_envelope
 from conformance.catalogue import CHECKS
-from conformance.container import LABEL_HOST, LABEL_PID, LABEL_SESSION
+from conformance.container import (
+    LABEL_HOST,
+    LABEL_PID,
+    LABEL_PID_START,
+    LABEL_SESSION,
+    Lab,
+    RunSpec,
+    process_start,
+    sweep_stale,
+)
+from conformance.tests import stress
 from conformance.tests.suite_run import (
     BASE_IMAGE,
     REPO,
@@ -76,7 +89,10 @@ def test_reports_carry_ids_waivers_and_sources(tmp_path: Path) -> None:
     assert report is not None, run.output
     # Excluded checks are not green: the run says why and exits non-zero although none failed.
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.output
-    assert "conformance verdict: NOT green: 40 checks excluded without allowance (FS-APPUSER," in run.output
+    assert (
+        "conformance verdict: NOT green: 40 checks excluded without allowance (FS-APPUSER,"
+        in run.output
+    )
     assert report["green"] is False
     statement = verify_envelope(envelope.read_bytes(), load_public_key(public))
     assert subject_digests(statement) == {report["image"]["id"]}
@@ -424,3 +440,138 @@ def test_no_check_passes_without_its_fact(tmp_path: Path) -> None:
     assert passed <= CONFIG_ONLY, sorted(passed - CONFIG_ONLY)
     assert run.report["green"] is False and run.returncode != 0
     assert leftovers(run.pid) == []
+
+
+def test_a_live_session_is_never_swept_and_a_reused_pid_is_not_live() -> None:
+    """The sweep decides by pid, host and the pid's start time: a session whose process
+    runs (this one) keeps its containers while another session sweeps; a container
+    whose pid now belongs to a later process (pids are reused) is a dead session's."""
+    client = docker.from_env()
+    me = os.getpid()
+    labels = {LABEL_SESSION: "sweep-test", LABEL_HOST: socket.gethostname(), LABEL_PID: str(me)}
+    live = client.containers.create(
+        BASE_IMAGE, command=["true"], labels={**labels, LABEL_PID_START: str(process_start(me))}
+    )
+    reused = client.containers.create(
+        BASE_IMAGE, command=["true"], labels={**labels, LABEL_PID_START: "1"}
+    )
+    try:
+        sweep_stale(client)
+        client.containers.get(live.id)  # still there
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(reused.id)
+    finally:
+        for container in (live, reused):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+
+
+@pytest.mark.parametrize("after_s", [0.02, 0.05, 0.08])
+def test_a_session_closed_while_starting_leaves_nothing_for_the_sweep(after_s: float) -> None:
+    """An interrupted session closes while its containers are being created, then exits
+    at once (its start threads die with it): closing waits for those starts, so no
+    container is left for the next run to sweep. (Closing without that wait left the
+    containers whose creation was in flight, ~50 ms after the start here.)"""
+    code = textwrap.dedent(
+        f"""
+        import time
+        import docker
+        from conformance.container import Lab, RunSpec
+        lab = Lab(docker.from_env(), {BASE_IMAGE!r}, 8000, "/health", 30)
+        for name in ("app", "idle", "other"):
+            lab.start(RunSpec(name, publish=name == "app", wait="running"))
+        time.sleep({after_s})
+        lab.close()
+        """
+    )
+    with subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=clean_env()) as child:
+        assert child.wait(timeout=120) == 0
+    assert leftovers(child.pid) == []
+
+
+LATE_SIGNAL = """
+import os, signal
+from conformance.container import Lab
+
+_close = Lab.close
+
+
+def close(self, *args, **kwargs):
+    if not getattr(self, "signalled", False):
+        self.signalled = True
+        os.kill(os.getpid(), signal.SIGNAL)  # as if it came while the session cleans up
+    return _close(self, *args, **kwargs)
+
+
+Lab.close = close
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_session_cleans_up_lets_it_finish(tmp_path: Path, sig: str) -> None:
+    """Ctrl-C (or SIGTERM) while the containers are being removed: the clean-up and the
+    report are finished first, the run exits 2, no traceback. (It cut both short: a
+    KeyboardInterrupt traceback and no report.)"""
+    (tmp_path / "late_signal.py").write_text(LATE_SIGNAL.replace("SIGNAL", sig))
+    run = run_suite(
+        BASE_IMAGE,
+        tmp_path / "r.json",
+        "-p",
+        "late_signal",
+        "--check=RUN-READY",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, run.output[-3000:]
+    assert "Traceback" not in run.output, run.output[-3000:]
+    assert "interrupted while cleaning up" in run.output
+    assert run.report is not None and run.check("RUN-READY")["status"] == "passed"
+    assert leftovers(run.pid) == []
+
+
+def test_anonymous_volumes_go_with_the_containers() -> None:
+    """An image declaring VOLUME: closing the session and sweeping a dead one remove
+    the volumes Docker made for it (they carry no label a later sweep could find)."""
+    client = docker.from_env()
+    image = _image_with(client, "ai-video-mutant:anonymous-volume", "VOLUME /data")
+
+    def volumes_of(container_id: str) -> list[str]:
+        mounts = client.api.inspect_container(container_id)["Mounts"]
+        return [m["Name"] for m in mounts if m["Type"] == "volume"]
+
+    lab = Lab(client, image, 8000, "/health", 30)
+    started = lab.get(RunSpec("idle", publish=False, wait="running"))
+    volumes = volumes_of(started.container.id)
+    lab.close()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = client.containers.create(
+        image,
+        command=["true"],
+        labels={LABEL_SESSION: "stale", LABEL_HOST: socket.gethostname(), LABEL_PID: str(dead.pid)},
+    )
+    volumes += volumes_of(stale.id)
+    sweep_stale(client)
+    assert len(volumes) == 2
+    for name in volumes:
+        with pytest.raises(docker.errors.NotFound):
+            client.volumes.get(name)
+
+
+def test_a_daemon_lost_mid_run_ends_it_in_one_line_and_the_next_run_is_clean(
+    tmp_path: Path,
+) -> None:
+    """The suite reaches the daemon through a socket proxy that dies once the containers
+    run: for the client that is the daemon stopping. The run stops with one line naming
+    the daemon, no traceback, a report that is not green; the next run sweeps."""
+    fault = stress.daemon_fault(
+        BASE_IMAGE, tmp_path, delay_s=1.0, after_containers=True, progress=lambda _: None
+    )
+    run = fault.run
+    assert fault.had_containers, run.tail()
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, run.tail()
+    assert run.tracebacks == 0, run.tail()
+    assert run.lines_with("Interrupted: the Docker daemon went away mid-run"), run.tail()
+    assert run.report is not None and run.report["green"] is False, run.tail()
+    for check in run.report["checks"]:
+        assert "Traceback" not in (check["message"] or ""), check
+    assert fault.after_sweep.total == 0, (fault.before_sweep, fault.after_sweep)
