@@ -129,7 +129,7 @@ def test_failed_generation_job_error_is_plain(
         fake.behaviour.video = _truncated(clips, tmp_path)
         api, job = _generate(make_api, fake)
     assert job["status"] == "failed"
-    assert job["error"].startswith("not a readable video file")
+    assert job["error"].startswith("the model's output is not a usable video: not a readable")
     assert_plain(job["error"], api)
 
 

@@ -1,11 +1,13 @@
-"""FFmpeg timing out, being killed or cancelled: the job fails or is cancelled, files go away,
-the service stays healthy."""
+"""FFmpeg timing out, being killed or cancelled, half-reading its input or meeting a full disk: the
+job fails (with a plain reason) or is cancelled, files go away, the service stays healthy."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -13,9 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from app.jobs.files import JobFiles
+from app.jobs.handlers import JobHandlers
 from app.jobs.models import Job, JobKind
 from app.jobs.store import SqliteJobStore
+from app.jobs.worker import DISK_FULL
+from app.services.pipeline import Outputs
 from tests.conftest import Api
+from tests.media import make_clip
 
 
 def ffmpeg_children() -> list[int]:
@@ -113,3 +120,47 @@ def test_unfinished_jobs_are_failed_after_a_restart(
     assert restarted["status"] == "failed"
     assert "restarted" in restarted["error"]
     assert api.leftovers() == ["someone-elses-file"]
+
+
+def test_upload_ffmpeg_only_half_reads_fails_as_cut_short(api: Api, tmp_path: Path) -> None:
+    # Index first (faststart), data cut in half: ffprobe is satisfied, FFmpeg decodes
+    # what is there and exits 0 with a shorter video.
+    whole = make_clip(tmp_path / "whole.mp4", seconds=2)
+    half = tmp_path / "half.mp4"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    job = api.wait(api.upload(half).json()["id"])
+    assert job["status"] == "failed", job
+    assert re.fullmatch(
+        r"the video is damaged or cut short: only \d\.\d s of its 2\.0 s could be decoded",
+        job["error"],
+    )
+    assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job["id"]).exists()
+
+
+def test_disk_full_while_ffmpeg_writes_is_a_plain_failure(
+    api: Api, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /dev/full answers every write with ENOSPC: a real FFmpeg meets a real full disk.
+    def into_a_full_disk(files: JobFiles, job_id: str) -> Outputs:
+        (files.results(job_id)).mkdir(parents=True, exist_ok=True)
+        return Outputs(Path("/dev/full"), files.results(job_id) / "thumbnail.part.jpg")
+
+    monkeypatch.setattr(JobFiles, "partial_outputs", into_a_full_disk)
+    job = api.wait(api.upload(clips["mp4"]).json()["id"])
+    assert job["status"] == "failed"
+    assert job["error"] == DISK_FULL
+    assert api.leftovers() == [] and not (api.settings.upload_dir / "jobs" / job["id"]).exists()
+    assert api.client.get("/health").status_code == 200
+
+
+def test_a_full_disk_anywhere_in_a_job_is_a_plain_failure(
+    make_api: Callable[..., Api], clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_space(self: JobHandlers, job: Job) -> dict[str, object]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/srv/somewhere")
+
+    monkeypatch.setattr(JobHandlers, "upload", no_space)
+    api = make_api()
+    job = api.wait(api.upload(clips["mp4"]).json()["id"])
+    assert job["error"] == DISK_FULL and "/srv" not in job["error"]
+    assert api.leftovers() == []

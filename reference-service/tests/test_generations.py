@@ -119,7 +119,7 @@ def _failed_prediction(behaviour: Behaviour) -> None:
             lambda b: setattr(b, "output", f"http://127.0.0.1:{free_port()}/gone.mp4"),
             "could not be downloaded",
         ),
-        (lambda b: setattr(b, "video", Path("/dev/null")), "the uploaded file is empty"),
+        (lambda b: setattr(b, "video", Path("/dev/null")), "not a usable video: the file is empty"),
     ],
     ids=[
         "create-5xx",

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from app.core.config import Settings
 from app.jobs.files import JobFiles
 from app.jobs.models import Job, JobKind
-from app.jobs.worker import Handler, JobFailed
+from app.jobs.worker import DISK_FULL, Handler, JobFailed
 from app.services.ffmpeg_runner import MediaToolError, MediaToolTimeout
 from app.services.generation_error import GenerationError
-from app.services.pipeline import Outputs, compose, normalize
+from app.services.pipeline import Outputs, compose, cut_short, normalize, thumbnail
 from app.services.probe import MediaInfo, MediaRejected, inspect_video
 
 if TYPE_CHECKING:
@@ -50,24 +50,55 @@ class JobHandlers:
         except FileNotFoundError:
             raise JobFailed("input file is gone") from None
 
-    async def _finish(self, job: Job, partial: Outputs) -> dict[str, Any]:
-        self.files.publish(job.id, partial)
-        return describe(await self._inspect(self.files.video(job.id)))
+    async def _finish(
+        self, job: Job, partial: Outputs, encoded: float, expected: float
+    ) -> dict[str, Any]:
+        """Check the encode of an `encoded`-second input, add the thumbnail, publish.
 
-    async def _normalize(self, job: Job, source: Any) -> dict[str, Any]:
-        info = await self._inspect(source)
+        `expected` is how long the result must be: the input's streams, as declared.
+        """
+        try:
+            result = await inspect_video(partial.video)
+        except MediaRejected as exc:
+            raise JobFailed(
+                "no video could be decoded from the input: it is damaged or uses a feature "
+                "this server cannot read",
+                client_fault=job.kind is JobKind.UPLOAD,
+                diagnostic=exc.diagnostic or exc.detail,
+            ) from None
+        # FFmpeg reads a damaged or cut-off file as far as it can and still exits 0:
+        # a result much shorter than the input declares is a failure, not a success.
+        if cut_short(expected, result.duration):
+            raise JobFailed(
+                f"the video is damaged or cut short: only {result.duration:.1f} s of its "
+                f"{expected:.1f} s could be decoded",
+                client_fault=job.kind is JobKind.UPLOAD,
+            )
+        try:
+            await thumbnail(partial, encoded, self.settings.ffmpeg_timeout_seconds)
+        except MediaToolError as exc:
+            raise self._ffmpeg_failed(exc) from None
+        self.files.publish(job.id, partial)
+        return describe(result)
+
+    async def _normalize(
+        self, job: Job, source: Any, info: MediaInfo | None = None
+    ) -> dict[str, Any]:
+        info = info or await self._inspect(source)
         partial = self.files.partial_outputs(job.id)
         try:
             await normalize(source, info, partial, self.settings.ffmpeg_timeout_seconds)
         except MediaToolError as exc:
             raise self._ffmpeg_failed(exc) from None
-        return await self._finish(job, partial)
+        return await self._finish(job, partial, info.duration, info.media_duration or info.duration)
 
     def _ffmpeg_failed(self, exc: MediaToolError) -> JobFailed:
         # FFmpeg's stderr names files on this server: it goes to the log, not the job.
         if isinstance(exc, MediaToolTimeout):
             limit = self.settings.ffmpeg_timeout_seconds
             reason = f"processing took longer than the {limit:g} s limit"
+        elif "No space left on device" in str(exc):
+            reason = DISK_FULL
         elif exc.returncode is not None and exc.returncode < 0:
             reason = "FFmpeg was stopped by a signal (out of memory?) before it finished"
         else:
@@ -87,7 +118,15 @@ class JobHandlers:
             await self.generator.generate(job.input["prompt"], job.input["model"], download)
         except GenerationError as exc:
             raise JobFailed(str(exc), diagnostic=exc.diagnostic) from None
-        return await self._normalize(job, download)
+        try:
+            info = await inspect_video(download)
+        except MediaRejected as exc:
+            # Not the client's input: the model (or its file host) sent something broken.
+            raise JobFailed(
+                f"the model's output is not a usable video: {exc.detail}",
+                diagnostic=exc.diagnostic,
+            ) from None
+        return await self._normalize(job, download, info)
 
     async def compose(self, job: Job) -> dict[str, Any]:
         sources = []
@@ -101,4 +140,5 @@ class JobHandlers:
             await compose(sources, partial, self.settings.ffmpeg_timeout_seconds)
         except MediaToolError as exc:
             raise self._ffmpeg_failed(exc) from None
-        return await self._finish(job, partial)
+        total = sum(info.duration for _, info in sources)
+        return await self._finish(job, partial, total, total)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +17,7 @@ from app.jobs.store import JobStore
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal error while processing the job; the service log has the details"
+DISK_FULL = "the server ran out of disk space while processing the job; try again later"
 
 Handler = Callable[[Job], Awaitable[dict[str, Any]]]
 
@@ -108,10 +110,19 @@ class Worker:
             finally:
                 self._running.pop(job_id, None)
 
+    async def _run_handler(self, job: Job) -> dict[str, Any]:
+        try:
+            return await self.handlers[job.kind](job)
+        except OSError as exc:
+            # A full disk is an operating condition with a plain answer, not a crash.
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise JobFailed(DISK_FULL, diagnostic=f"{type(exc).__name__}: {exc}") from None
+
     async def _process(self, job: Job) -> None:
         await self.store.update(job.id, status=JobStatus.PROCESSING)
         try:
-            result = await self.handlers[job.kind](job)
+            result = await self._run_handler(job)
         except asyncio.CancelledError:
             self.files.remove_all(job.id)
             raise

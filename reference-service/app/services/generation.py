@@ -99,6 +99,10 @@ class ReplicateGenerator:
             # The job was cancelled: stop paying for the prediction too.
             await asyncio.shield(self._cancel(prediction))
             raise
+        except (ReplicateError, httpx.HTTPError):
+            # Polling failed (5xx, a hung answer): the prediction may still be running.
+            await self._cancel(prediction)
+            raise
         return prediction
 
     async def _cancel(self, prediction: Prediction) -> None:

@@ -1,4 +1,4 @@
-"""The FFmpeg pipeline: normalise (or concatenate) to H.264/AAC MP4 with faststart, plus a JPEG."""
+"""The FFmpeg pipeline: normalise (or concatenate) to H.264/AAC MP4 with faststart, then a JPEG."""
 
 from __future__ import annotations
 
@@ -21,12 +21,21 @@ VIDEO_OPTIONS: dict[str, Any] = {
     "movflags": "+faststart",
 }
 AUDIO_OPTIONS: dict[str, Any] = {"acodec": "aac", "audio_bitrate": "128k", "ac": 2}
+# How much shorter than its input a result may be and still count as complete: frame
+# and audio-packet rounding, and containers whose declared duration is approximate.
+SHORTFALL_SECONDS = 0.5
+SHORTFALL_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
 class Outputs:
     video: Path
     thumbnail: Path
+
+
+def cut_short(expected: float, produced: float) -> bool:
+    """Whether a result of `produced` seconds lost part of an input declaring `expected`."""
+    return expected - produced > max(SHORTFALL_SECONDS, SHORTFALL_FRACTION * expected)
 
 
 def thumbnail_time(duration: float) -> float:
@@ -39,13 +48,20 @@ async def _encode(
 ) -> None:
     streams = [video, audio] if audio is not None else [video]
     options = {**VIDEO_OPTIONS, **(AUDIO_OPTIONS if audio is not None else {})}
-    at = f"{thumbnail_time(duration):.3f}"
     # A keyframe exactly where the thumbnail is taken: the thumbnail run then
     # decodes one frame instead of everything since the previous keyframe.
+    at = f"{thumbnail_time(duration):.3f}"
     movie = ffmpeg.output(*streams, str(outputs.video), f="mp4", force_key_frames=at, **options)
     await run_ffmpeg(movie, timeout)
-    # A second short run, seeking in the finished file: measured cheaper than
-    # splitting the decoded stream into the encode.
+
+
+async def thumbnail(outputs: Outputs, duration: float, timeout: float) -> None:
+    """The JPEG, at the instant the encode of a `duration`-second input put a keyframe.
+
+    A second short run, seeking in the finished file: measured cheaper than splitting
+    the decoded stream into the encode. Run only once the result is known to be whole.
+    """
+    at = f"{thumbnail_time(duration):.3f}"
     still = ffmpeg.input(str(outputs.video), ss=at).video.filter(
         "scale", f"min({THUMBNAIL_WIDTH},iw)", -2
     )

@@ -100,6 +100,9 @@ class MediaInfo:
     video_codec: str
     audio_codec: str | None
     size_bytes: int
+    # The longest of the video and audio streams where the container says (the format's
+    # duration also counts subtitle and data tracks): what a complete decode must reach.
+    media_duration: float | None = None
 
     @property
     def has_audio(self) -> bool:
@@ -130,13 +133,19 @@ async def ffprobe(path: Path) -> dict[str, Any]:
     return dict(json.loads(out or b"{}"))
 
 
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
+
+
 def _duration(data: dict[str, Any], video: dict[str, Any]) -> float:
     for value in (data.get("format", {}).get("duration"), video.get("duration")):
-        try:
-            if value is not None and float(value) > 0:
-                return float(value)
-        except ValueError:
-            continue
+        seconds = _seconds(value)
+        if seconds is not None:
+            return seconds
     return 0.0
 
 
@@ -148,7 +157,10 @@ def parse_media_info(
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     format_names = tuple(str(data.get("format", {}).get("format_name", "")).split(","))
     if video is None:
-        raise MediaRejected(415, "unsupported_media", "the file has no video stream")
+        detail = "the file has no video stream"
+        if audio is not None:
+            detail += " (audio-only files are not accepted)"
+        raise MediaRejected(415, "unsupported_media", detail)
     if not ACCEPTED_FORMATS.intersection(format_names):
         raise MediaRejected(
             415, "unsupported_media", f"unsupported container format: {','.join(format_names)}"
@@ -160,6 +172,7 @@ def parse_media_info(
     duration = _duration(data, video)
     if width <= 0 or height <= 0 or duration <= 0:
         raise MediaRejected(422, "invalid_media", "the video stream has no frames or no size")
+    stream_seconds = [_seconds(s.get("duration")) for s in (video, audio) if s is not None]
     return MediaInfo(
         format_names=format_names,
         duration=duration,
@@ -168,6 +181,7 @@ def parse_media_info(
         video_codec=codec,
         audio_codec=str(audio["codec_name"]) if audio and audio.get("codec_name") else None,
         size_bytes=size_bytes,
+        media_duration=max((s for s in stream_seconds if s is not None), default=None),
     )
 
 
@@ -175,7 +189,7 @@ async def inspect_video(path: Path) -> MediaInfo:
     """Probe `path`; raise MediaRejected with a client-facing reason when it is not a video."""
     size = path.stat().st_size
     if size == 0:
-        raise MediaRejected(400, "empty_file", "the uploaded file is empty")
+        raise MediaRejected(400, "empty_file", "the file is empty")
     try:
         data = await ffprobe(path)
     except MediaToolError as exc:
