@@ -23,6 +23,7 @@ class Behaviour:
     create_status: int = 201
     get_status: int = 200
     create_delay: float = 0.0
+    get_delay: float = 0.0
     output: Any = "__file__"  # replaced by the URL of `video`
     output_status: int = 200
     video: Path | None = None
@@ -108,6 +109,7 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                 self._serve_file()
                 return
             prediction_id = self.path.strip("/").split("/")[2]
+            time.sleep(fake.behaviour.get_delay)
             if fake.behaviour.get_status >= 400:
                 self._send(fake.behaviour.get_status, {"detail": "simulated failure"})
                 return
@@ -140,11 +142,14 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
 
 
 class FakeReplicateServer:
-    def __init__(self) -> None:
+    """Listens on `host` (loopback by default; a container reaches it on its network's
+    gateway address), on a free port."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.fake = FakeReplicate()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.fake))
+        self.server = ThreadingHTTPServer((host, 0), _handler(self.fake))
         self.server.daemon_threads = True
-        self.fake.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.fake.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeReplicate:

@@ -4,44 +4,16 @@ result comes out and verifies with ffprobe."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.container import (
-    RunningService,
-    docker_client,
-    image_tool,
-    run_service,
-    wait_job,
-)
+from tests.integration.container import RunningService, wait_job
+from tests.integration.tools import entries
 from tests.media import Runner, make_clip, probe
 
 pytestmark = pytest.mark.container
-
-
-@pytest.fixture(scope="module")
-def docker() -> Any:
-    return docker_client()
-
-
-@pytest.fixture(scope="module")
-def service(docker: Any) -> Iterator[RunningService]:
-    with run_service(docker) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("it")
-
-
-@pytest.fixture(scope="module")
-def tool(docker: Any, workdir: Path) -> Runner:
-    return image_tool(docker, workdir)
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +59,7 @@ def test_bad_upload_is_a_clean_4xx(service: RunningService) -> None:
 
 
 def test_scratch_space_is_empty_and_logs_clean(service: RunningService) -> None:
-    leftovers = service.container.exec_run(["ls", "-A", "/app/temp"]).output.decode().split()
-    assert leftovers == []
+    assert entries(service.container, "/app/temp") == []
     detailed = httpx.get(f"{service.url}/health/detailed", timeout=30).json()
     assert detailed["status"] == "healthy", detailed
     assert not re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", service.logs())
