@@ -56,7 +56,12 @@ def _random_seed() -> int:
     return secrets.randbelow(2**32)
 
 
-RUNS = [FuzzRun(FIXED_SEED, "fixed"), FuzzRun(_random_seed(), "random")]
+# The random seed is drawn (or read from FUZZ_SEED) when pytest starts.
+RUNS = [FuzzRun(FIXED_SEED, "fixed"), FuzzRun(0, "random")]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    RUNS[1].seed = _random_seed()
 
 
 def _seeds_line() -> str:
