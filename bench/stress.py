@@ -73,7 +73,8 @@ def interruptions(
     left_runs = sum(b.total > 0 for b in before)
     kinds = [sum(len(getattr(b, k)) for b in before) for k in ("containers", "networks", "volumes")]
     after = sum(r.after_sweep.total for r in results)
-    green = sum(r.run.green for r in hit)
+    wrong = sum(r.run.wrongly_green for r in hit)
+    late = sum(r.run.green for r in hit)  # the signal came after the last check
     tracebacks = sum(r.run.tracebacks for r in results)
     startup = sum(r.run.at_startup for r in hit)
     slow = max(exits, default=0.0)
@@ -88,7 +89,10 @@ def interruptions(
          f"{kinds[0]} / {kinds[1]} / {kinds[2]} (after {left_runs} of {len(hit)} runs)",
          sum(kinds) == 0),
         (f"  {name}: left after the next run's sweep", "0", str(after), after == 0),
-        (f"  {name}: interrupted runs whose report says green", "0", str(green), green == 0),
+        (f"  {name}: green reports with a check cut short or not run", "0", str(wrong),
+         wrong == 0),
+        (f"  {name}: came after the last check (clean-up finished, report complete, green)",
+         "—", str(late), True),
         (f"  {name}: tracebacks in the output", "0", str(tracebacks), tracebacks == 0),
         (f"  {name}: came while pytest was starting (its own KeyboardInterrupt traceback)",
          "—", str(startup), True),
@@ -118,14 +122,24 @@ def daemon_faults(
     restart_command: str | None,
 ) -> list[Row]:
     faults = []
+    # A real restart is costly and shared: it lands mid-run, once the containers run.
+    after_containers = restart_command is not None
+    max_s = 20.0 if after_containers else max_s
     for _ in range(count):
         delay = rng.uniform(0, max_s)
         faults.append(
             stress.daemon_fault(
-                image, workdir, delay, restart_command=restart_command, progress=log
+                image,
+                workdir,
+                delay,
+                after_containers=after_containers,
+                restart_command=restart_command,
+                progress=log,
             )
         )
     how = "daemon restarted" if restart_command else "socket proxy killed"
+    if after_containers:
+        how += ", after the containers started"
     good = sum(fault_ok(f) for f in faults)
     after = sum(f.after_sweep.total for f in faults)
     mid = sum(f.had_containers for f in faults)

@@ -534,20 +534,28 @@ class Lab:
         self._closing.set()
         if self.keep:
             return
-        self._settle(wait_s)
+        if self._remove_all():
+            # Starts in flight may create a container after that listing: once they
+            # have settled (each removes its own), list again.
+            self._settle(wait_s)
+            self._remove_all()
+
+    def _remove_all(self) -> bool:
+        """Remove the session's containers; False when the daemon cannot be reached."""
         try:
             leftovers = self.client.api.containers(
                 all=True, filters={"label": f"{LABEL_SESSION}={self.session_id}"}
             )
         except DAEMON_ERRORS:
-            return
+            return False
         for info in leftovers:
             with contextlib.suppress(*DAEMON_ERRORS):
                 self.client.api.remove_container(info["Id"], force=True, v=True)
+        return True
 
     def _settle(self, wait_s: float) -> None:
         """Wait for the starts and the export in flight: a container they create after
-        the listing below would outlive the session (an interrupted run exits at once)."""
+        a listing would outlive the session (an interrupted run exits at once)."""
         deadline = time.monotonic() + wait_s
         with self._lock:
             pending = [*self._futures.values(), self._filesystem]

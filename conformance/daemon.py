@@ -12,7 +12,9 @@ from typing import Any
 import docker
 import docker.errors
 
-PING_TIMEOUT_S = 5
+# A daemon that answers no ping for this long is gone for the session's purposes; on
+# a loaded machine a live one answers well within it.
+PING_TIMEOUT_S = 30
 
 
 def _reason(exc: BaseException) -> str:
@@ -55,9 +57,8 @@ class DaemonWatch:
             client.api.trust_env = False  # see container.ignore_environment_proxies
             # Daemon events only (reloads): a quiet stream that stays open.
             self._stream = client.api.events(decode=True, filters={"type": "daemon"})
-        except Exception as exc:  # docker raises several unrelated types here
-            self._mark(f"its event stream could not be opened: {_reason(exc)}")
-            return
+        except Exception:  # docker raises several unrelated types here
+            return  # no stream: a check's connection error and a ping still tell
         threading.Thread(target=self._follow, daemon=True).start()
 
     def _follow(self) -> None:

@@ -114,6 +114,18 @@ class Run:
         inside = ("wrap_session", "_ensure_unconfigure", "/conformance/")
         return TRACEBACK in out and not any(frame in out for frame in inside)
 
+    @property
+    def signalled_in_cleanup(self) -> bool:
+        """The signal came after the last check, while the session cleaned up: the run
+        finished its clean-up and its (complete) report first, and exits 2."""
+        return "interrupted while cleaning up" in self.output
+
+    @property
+    def wrongly_green(self) -> bool:
+        """A green report with a check that did not pass (cut short, not run): wrong."""
+        passing = ("passed", "waived")
+        return self.green and any(s not in passing for s in self.statuses.values())
+
     def lines_with(self, text: str) -> list[str]:
         return [line for line in self.output.splitlines() if text in line]
 
@@ -262,6 +274,8 @@ def interrupted(
         results.append(Interruption(sig, delay, run, sent, before, after, following))
         exit_after = f"{run.exit_after_s:.1f} s" if run.exit_after_s is not None else "-"
         report = "green" if run.green else "not green" if run.report else "none"
+        if run.signalled_in_cleanup:
+            report += " (the signal came during the clean-up, after the last check)"
         progress(
             f"{sig.name} {i + 1}/{count} at {delay:.1f} s: exit {run.returncode} "
             f"{exit_after} later, report {report}, "
