@@ -35,8 +35,9 @@ APP_UID = 10001
 TMPFS = f"size=32m,uid={APP_UID},gid={APP_UID},mode=0700"
 KILLED = "FFmpeg was stopped by a signal (out of memory?) before it finished"
 HTTP_TIMEOUT = 1.0
-# While FFmpeg keeps both cores busy: the idle target (conformance RUN-LATENCY) is 50 ms.
-HEALTH_P95_SECONDS = 0.25
+# A blocked event loop would hold requests for as long as FFmpeg runs (seconds). The
+# bounds leave room for a shared machine whose cores FFmpeg and others keep busy.
+HEALTH_MEDIAN_SECONDS = 0.1
 HEALTH_MAX_SECONDS = 1.0
 
 # Prints the ids of the container's ffmpeg processes (no pgrep in the image).
@@ -76,8 +77,15 @@ def faulty(docker: Any, replicate: FakeReplicate) -> Iterator[RunningService]:
 
 @pytest.fixture(scope="module")
 def busy_clip(workdir: Path, tool: Runner) -> Path:
-    """Seconds of 720p work for the service (the tests stop it early), ~0.3 MB of output."""
-    return make_clip(workdir / "busy.mp4", run=tool, seconds=12, size="1280x720", rate=30)
+    """Seconds of 720p work for the service (the tests stop it early): 2 s encoded, then
+    repeated without re-encoding, which costs next to nothing."""
+    part = make_clip(workdir / "busy-part.mp4", run=tool, seconds=2, size="1280x720", rate=30)
+    busy = workdir / "busy.mp4"
+    tool(
+        "ffmpeg",
+        ["-v", "error", "-y", "-stream_loop", "5", "-i", str(part), "-c", "copy", str(busy)],
+    )
+    return busy
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +158,8 @@ def test_health_answers_promptly_while_ffmpeg_is_busy(
         f"{statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
         f"max {max(latencies) * 1000:.1f} ms"
     )
-    assert p95 < HEALTH_P95_SECONDS and max(latencies) < HEALTH_MAX_SECONDS, latencies
+    assert statistics.median(latencies) < HEALTH_MEDIAN_SECONDS, latencies
+    assert max(latencies) < HEALTH_MAX_SECONDS, latencies
     assert entries(faulty.container, "/app/temp") == []
 
 
@@ -196,12 +205,14 @@ def unfill(service: RunningService, folder: str) -> None:
     assert service.container.exec_run(["python", "-c", script, folder]).exit_code == 0
 
 
-def test_disk_fills_during_transcode(faulty: RunningService, busy_clip: Path) -> None:
-    # UPLOAD_DIR holds the result being written: it has room for the job database's
-    # few writes, not for the ~0.3 MB of video.
+def test_disk_fills_during_transcode(faulty: RunningService, workdir: Path, tool: Runner) -> None:
+    # UPLOAD_DIR holds the result being written: room for the job database's few writes,
+    # not for the ~0.2 MB of video. (FFmpeg notices only when it closes the file, so a
+    # small clip keeps this short.)
+    clip = make_clip(workdir / "disk.mp4", run=tool, seconds=8, size="320x240")
     fill(faulty, "/app/uploads", 64 * 1024)
     try:
-        job = wait_job(faulty.url, upload(faulty, busy_clip), deadline_seconds=120)
+        job = wait_job(faulty.url, upload(faulty, clip), deadline_seconds=120)
     finally:
         unfill(faulty, "/app/uploads")
     assert assert_failed_cleanly(faulty, job) == DISK_FULL
@@ -261,14 +272,22 @@ def test_replicate_fault(
     behaviour, reason = REPLICATE_FAULTS[fault]
     replicate.behaviour = behaviour(workdir)
     replicate.cancelled.clear()
-    polled_before = {pid for pid, polls in replicate.polls.items() if polls}
+    polled_before = polled(replicate)
     job = generate(faulty)
     assert assert_failed_cleanly(faulty, job) == reason
     if fault == "poll-hangs":
         # Polling gave up, the prediction may still be running: it was cancelled. (A
         # hung create of an earlier test may have added a prediction since, never polled.)
-        polled = [pid for pid, polls in replicate.polls.items() if polls]
-        assert replicate.cancelled == [pid for pid in polled if pid not in polled_before]
+        assert replicate.cancelled == sorted(polled(replicate) - polled_before)
+
+
+def polled(fake: FakeReplicate) -> set[str]:
+    """Predictions the service has asked about (recorded as the request arrives)."""
+    return {
+        path.split("/")[3]
+        for method, path, _ in fake.requests
+        if method == "GET" and path.startswith("/v1/predictions/")
+    }
 
 
 def test_faults_left_no_files_and_no_crash(faulty: RunningService) -> None:

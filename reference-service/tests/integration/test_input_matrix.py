@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,7 @@ pytestmark = pytest.mark.container
 DURATION_TOLERANCE = 0.15
 
 
-def make_input(case: InputCase, workdir: Path, request: pytest.FixtureRequest) -> Path:
-    run: Runner = request.getfixturevalue("tool" if case.maker == "image" else "maker")
+def make_input(case: InputCase, run: Runner, workdir: Path) -> Path:
     path = workdir / "matrix" / case.id / case.filename
     path.parent.mkdir(parents=True, exist_ok=True)
     run("ffmpeg", [*case.args, str(path)])
@@ -31,6 +31,15 @@ def make_input(case: InputCase, workdir: Path, request: pytest.FixtureRequest) -
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * case.keep_fraction)])
     return path
+
+
+@pytest.fixture(scope="module")
+def inputs(workdir: Path, tool: Runner, maker: Runner) -> dict[str, Path]:
+    """Every input, made a few at a time: each is a `docker exec` that mostly waits."""
+    runners = {"image": tool, "debian": maker}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        made = pool.map(lambda case: make_input(case, runners[case.maker], workdir), CASES)
+        return {case.id: path for case, path in zip(CASES, made, strict=True)}
 
 
 def upload(service: RunningService, path: Path) -> httpx.Response:
@@ -73,11 +82,11 @@ def check_result(
 def test_input(
     case: InputCase,
     service: RunningService,
+    inputs: dict[str, Path],
     workdir: Path,
     tool: Runner,
-    request: pytest.FixtureRequest,
 ) -> None:
-    response = upload(service, make_input(case, workdir, request))
+    response = upload(service, inputs[case.id])
     expect = case.expect
     if isinstance(expect, Refused):
         assert response.status_code == expect.status, response.text
