@@ -28,9 +28,9 @@ def connection_error(exc: BaseException | None) -> BaseException | None:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, OSError) or (
-            isinstance(exc, docker.errors.DockerException)
-            and not isinstance(exc, docker.errors.APIError)
+        # APIError is the daemon's answer (and, through requests, an OSError too)
+        if not isinstance(exc, docker.errors.APIError) and isinstance(
+            exc, OSError | docker.errors.DockerException
         ):
             return exc
         # urllib3 wraps a cut stream in its own errors, which are not OSErrors

@@ -390,3 +390,49 @@ def test_ffmpeg_reads_streams_when_there_is_no_ffprobe() -> None:
     ]
     assert abs(float(probe["format"]["duration"]) - 2.02) < 1e-9
     assert ffmpeg_probe("x.mp4: Invalid data found when processing input") is None
+
+
+def test_the_sweep_tells_a_live_session_from_a_reused_pid() -> None:
+    """Containers are swept when their session's process is gone; a pid alive again
+    under a later process (pids are reused) is not the session."""
+    import socket
+    import subprocess
+
+    from conformance.container import (
+        LABEL_HOST,
+        LABEL_PID,
+        LABEL_PID_START,
+        process_start,
+        session_alive,
+    )
+
+    me = os.getpid()
+    labels = {LABEL_HOST: socket.gethostname(), LABEL_PID: str(me)}
+    started = process_start(me)
+    assert started is not None and started.isdigit()
+    assert session_alive({**labels, LABEL_PID_START: started})
+    assert not session_alive({**labels, LABEL_PID_START: str(int(started) + 1)})
+    assert session_alive(labels)  # labelled without /proc: the pid is all there is
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    assert not session_alive({**labels, LABEL_PID: str(dead.pid)})
+    assert not session_alive({**labels, LABEL_PID: "0"})
+
+
+def test_a_lost_connection_is_told_from_an_answer_of_the_daemon() -> None:
+    import docker.errors
+    import requests
+
+    from conformance.daemon import connection_error
+
+    refused = requests.exceptions.ConnectionError("Connection refused")
+    assert connection_error(refused) is refused
+    assert connection_error(docker.errors.NotFound("no such container")) is None
+    assert connection_error(AssertionError("the check's own failure")) is None
+    try:  # a check that turned the lost connection into its own error
+        try:
+            raise refused
+        except OSError:
+            raise RuntimeError("could not read the container") from None
+    except RuntimeError as wrapped:
+        assert connection_error(wrapped) is refused
