@@ -18,6 +18,7 @@ from app.jobs.handlers import JobHandlers
 from app.jobs.job_queue import InProcessQueue
 from app.jobs.store import SqliteJobStore
 from app.jobs.worker import Worker
+from app.security.install import install_security
 from app.web.spa import mount_spa
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.worker = None
     install_error_handlers(app)
+    install_security(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

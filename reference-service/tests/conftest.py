@@ -32,7 +32,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def factory(**overrides: Any) -> Settings:
+        # Development: production refuses to start without API_KEYS (tests/test_security.py).
         values: dict[str, Any] = {
+            "app_env": "development",
             "temp_dir": tmp_path / "temp",
             "upload_dir": tmp_path / "uploads",
             "static_dir": tmp_path / "no-dist",
@@ -59,6 +61,7 @@ def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_ENV}
     env.update(
         PYTHONPATH=str(SERVICE_ROOT),
+        APP_ENV="development",  # production needs API_KEYS; the tests that say so set them
         HOST="127.0.0.1",
         TEMP_DIR=str(tmp_path / "temp"),
         UPLOAD_DIR=str(tmp_path / "uploads"),

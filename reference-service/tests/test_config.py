@@ -9,9 +9,15 @@ from app.core.config import SERVICE_ROOT, Settings, describe_validation_error
 from tests.conftest import run_module, service_env
 
 
-def test_defaults_need_no_environment() -> None:
+def test_defaults_need_only_an_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Production is the default, and it refuses to start without API_KEYS (test_security.py).
+    monkeypatch.setenv("API_KEYS", "a-key-of-sixteen-chars")
     settings = Settings()
     assert settings.app_env == "production"
+    assert len(settings.api_keys) == 1 and settings.auth_disabled is False
+    assert settings.rate_limits_enabled is True
+    assert settings.rate_limit_uploads == settings.rate_limit_compositions == "30/minute"
+    assert settings.rate_limit_generations == "10/minute"
     assert settings.log_level == "INFO"
     assert settings.api_title == "AI Video Generation Pipeline"
     assert settings.api_version == "0.1.0"
@@ -59,6 +65,7 @@ def test_reads_every_seed_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_blank_secret_means_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "development")
     monkeypatch.setenv("REPLICATE_API_TOKEN", "  ")
     assert not Settings().replicate_configured
 

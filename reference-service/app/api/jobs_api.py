@@ -23,17 +23,21 @@ from app.core.errors import ApiError
 from app.jobs.files import JOB_ID_RE, JobFiles
 from app.jobs.models import Job, JobKind, JobStatus, new_job_id
 from app.jobs.worker import Worker
+from app.security.auth import authenticate
+from app.security.ratelimit import rate_limited
 from app.services.probe import MediaRejected, inspect_video
 
 logger = logging.getLogger(__name__)
 
-# Every route takes a parameter or a body (422, in ErrorOut's shape like every error here)
-# and the job store (503 when it could not be opened). The operation IDs are the function
-# names, which the OpenAPI links below refer to.
+# Every route needs an API key when authentication is on (401), takes a parameter or a
+# body (422, in ErrorOut's shape like every error here) and the job store (503 when it
+# could not be opened). The key is checked before anything else. The operation IDs are
+# the function names, which the OpenAPI links below refer to.
 router = APIRouter(
     tags=["jobs"],
     route_class=ResourceRoute,
-    responses=error_responses(422, 503),
+    dependencies=[Depends(authenticate)],
+    responses=error_responses(401, 422, 503),
     generate_unique_id_function=lambda route: route.name,
 )
 
@@ -99,9 +103,10 @@ async def _finished_file(services: Services, job_id: str) -> Job:
     status_code=202,
     response_model=JobOut,
     openapi_extra=_UPLOAD_BODY,
+    dependencies=[Depends(rate_limited("uploads"))],
     responses={
         **created_job(*VIDEO_LINKS, compose_from=True),
-        **error_responses(400, 413, 415, 507),
+        **error_responses(400, 413, 415, 429, 507),
     },
 )
 async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any]:
@@ -129,7 +134,8 @@ async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any
     "/videos/compose",
     status_code=202,
     response_model=JobOut,
-    responses={**created_job(*VIDEO_LINKS), **error_responses(400, 404, 409)},
+    dependencies=[Depends(rate_limited("compositions"))],
+    responses={**created_job(*VIDEO_LINKS), **error_responses(400, 404, 409, 429)},
 )
 async def compose_videos(body: ComposeIn, services: ServicesDep) -> dict[str, Any]:
     """Concatenate finished videos, in order, into a new one."""
@@ -181,7 +187,11 @@ async def get_thumbnail(job_id: str, services: ServicesDep) -> FileResponse:
     "/generations",
     status_code=202,
     response_model=JobOut,
-    responses={**created_job("get_generation", "get_job", "delete_job"), **error_responses(400)},
+    dependencies=[Depends(rate_limited("generations"))],
+    responses={
+        **created_job("get_generation", "get_job", "delete_job"),
+        **error_responses(400, 429),
+    },
 )
 async def create_generation(body: GenerationIn, services: ServicesDep) -> dict[str, Any]:
     """Generate a clip from a prompt on Replicate; the output is normalised like an upload."""

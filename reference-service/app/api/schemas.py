@@ -72,8 +72,31 @@ class ComposeIn(BaseModel):
     )
 
 
+# Errors that come with a header the client acts on.
+_ERROR_HEADERS: dict[int, dict[str, object]] = {
+    401: {
+        "WWW-Authenticate": {
+            "schema": {"type": "string"},
+            "description": "Bearer: send Authorization: Bearer <API key>",
+        }
+    },
+    429: {
+        "Retry-After": {
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Seconds until this API key (or address) may try again",
+        }
+    },
+}
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
-    return {code: {"model": ErrorOut} for code in codes}
+    responses: dict[int | str, dict[str, object]] = {}
+    for code in codes:
+        response: dict[str, object] = {"model": ErrorOut}
+        if code in _ERROR_HEADERS:
+            response["headers"] = _ERROR_HEADERS[code]
+        responses[code] = response
+    return responses
 
 
 def created_job(

@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.security.api_keys import ApiKeyDigests
 
 # `<root>/app/core/config.py` -> `<root>`; in the image <root> is /app.
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +43,15 @@ class Settings(BaseSettings):
     api_title: str = "AI Video Generation Pipeline"
     api_version: str = "0.1.0"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Who may call the job routes and how often (app/security). API_KEYS is comma-separated;
+    # only the keys' digests are kept. Validated after app_env and api_keys: see below.
+    api_keys: Annotated[ApiKeyDigests, NoDecode] = Field(default_factory=ApiKeyDigests)
+    auth_disabled: bool = Field(default=False, validate_default=True)
+    rate_limits_enabled: bool = True
+    rate_limit_uploads: str = "30/minute"
+    rate_limit_generations: str = "10/minute"
+    rate_limit_compositions: str = "30/minute"
 
     host: str = "0.0.0.0"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -85,6 +96,31 @@ class Settings(BaseSettings):
         if text not in LOG_LEVELS:
             raise ValueError(f"is not one of {', '.join(LOG_LEVELS)}")
         return text
+
+    @field_validator("auth_disabled")
+    @classmethod
+    def _production_needs_auth(cls, value: bool, info: ValidationInfo) -> bool:
+        # An image started in production with no keys would serve the job API to anyone.
+        keys = info.data.get("api_keys")
+        if not value and info.data.get("app_env") == "production" and keys is not None and not keys:
+            raise ValueError(
+                "with no API_KEYS is refused in production: set API_KEYS (comma-separated "
+                "API keys), or AUTH_DISABLED=true when something in front authenticates"
+            )
+        return value
+
+    @field_validator("rate_limit_uploads", "rate_limit_generations", "rate_limit_compositions")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse_many  # only for a configured value: off the default start-up
+
+        try:
+            items = parse_many(value)
+        except ValueError:
+            items = []
+        if not items or any(item.amount < 1 for item in items):
+            raise ValueError("is not a rate limit such as 30/minute or 100/hour")
+        return value.strip()
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -145,6 +181,7 @@ def describe_validation_error(error: ValidationError) -> str:
     for item in error.errors():
         name = str(item["loc"][0]).upper() if item["loc"] else "settings"
         reason = _SHORT_REASONS.get(item["type"]) or str(item["msg"]).removeprefix("Value error, ")
-        shown = "<hidden>" if "TOKEN" in name or "SECRET" in name else repr(item.get("input"))
+        hidden = any(word in name for word in ("TOKEN", "SECRET", "KEY"))
+        shown = "<hidden>" if hidden else repr(item.get("input"))
         parts.append(f"{name}={shown} {reason}")
     return "; ".join(parts)
