@@ -1,4 +1,5 @@
 // The only module that talks to the backend; everything goes through /api/v1.
+import { authHeaders, forgetRejectedKey, getApiKey } from "./auth";
 import type { Job, JobPage } from "./types";
 
 export const API_BASE = "/api/v1";
@@ -19,6 +20,13 @@ export class ApiError extends Error {
 }
 
 export const NETWORK_ERROR = "network_error";
+/** The server wants a (valid) API key: the code of its 401 answers. */
+export const UNAUTHORIZED = "unauthorized";
+
+/** True for a 401, whether the service or a proxy in front of it answered. */
+export function isUnauthorized(error: unknown): boolean {
+  return error instanceof ApiError && (error.code === UNAUTHORIZED || error.status === 401);
+}
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -55,20 +63,23 @@ export interface Api {
   getJob(id: string, signal?: AbortSignal): Promise<Job>;
   createGeneration(prompt: string, model: string | null, signal?: AbortSignal): Promise<Job>;
   deleteJob(id: string, signal?: AbortSignal): Promise<void>;
+  /** Resolves when the server accepts `key` (a cheap authenticated call); throws its ApiError. */
+  checkKey(key: string, signal?: AbortSignal): Promise<void>;
 }
 
 export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init)): Api {
-  async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  async function request<T>(path: string, init: RequestInit = {}, key: string | null = getApiKey()): Promise<T> {
     let response: Response;
     try {
       response = await fetchImpl(`${API_BASE}${path}`, {
         ...init,
-        headers: { Accept: "application/json", ...(init.headers ?? {}) },
+        headers: { Accept: "application/json", ...authHeaders(key), ...(init.headers ?? {}) },
       });
     } catch (error) {
       if (isAbort(error)) throw error;
       throw new ApiError(0, NETWORK_ERROR, "Could not reach the server.");
     }
+    if (response.status === 401) forgetRejectedKey(key);
     if (!response.ok) throw await errorFromResponse(response);
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
@@ -95,6 +106,10 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
 
     deleteJob(id, signal) {
       return request<void>(`/jobs/${encodeURIComponent(id)}`, { method: "DELETE", signal });
+    },
+
+    async checkKey(key, signal) {
+      await request<JobPage>("/jobs?limit=1", { signal }, key.trim());
     },
   };
 }

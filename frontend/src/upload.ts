@@ -1,5 +1,6 @@
 // Upload with progress: fetch() cannot report upload progress, XMLHttpRequest can.
 import { API_BASE, ApiError, NETWORK_ERROR, errorFromBody } from "./api";
+import { authHeaders, forgetRejectedKey, getApiKey } from "./auth";
 import type { Job } from "./types";
 
 export type XhrFactory = () => XMLHttpRequest;
@@ -16,6 +17,8 @@ export function uploadVideo(file: File, options: UploadOptions = {}): Promise<Jo
     const xhr = createXhr();
     xhr.open("POST", `${API_BASE}/videos`);
     xhr.setRequestHeader("Accept", "application/json");
+    const key = getApiKey();
+    for (const [name, value] of Object.entries(authHeaders(key))) xhr.setRequestHeader(name, value);
 
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable && event.total > 0) onProgress?.(event.loaded / event.total);
@@ -29,6 +32,7 @@ export function uploadVideo(file: File, options: UploadOptions = {}): Promise<Jo
           reject(new ApiError(xhr.status, "bad_response", "The server's answer was not valid JSON."));
         }
       } else {
+        if (xhr.status === 401) forgetRejectedKey(key);
         reject(errorFromBody(xhr.status, xhr.statusText, xhr.responseText));
       }
     });

@@ -15,6 +15,7 @@ function fakeApi(overrides: Partial<Api> = {}): Api {
     getJob: vi.fn(async () => makeJob()),
     createGeneration: vi.fn(async () => makeJob({ kind: "generation", status: "queued" })),
     deleteJob: vi.fn(async () => undefined),
+    checkKey: vi.fn(async () => undefined),
     ...overrides,
   };
 }

@@ -1,6 +1,9 @@
 // Pieces shared by the views.
+import { isUnauthorized } from "../api";
+import { signInLink } from "../auth";
 import { h } from "../dom";
 import { statusLabel } from "../format";
+import { errorMessage } from "../messages";
 import type { JobStatus } from "../types";
 
 export const APP_NAME = "AI Video";
@@ -20,6 +23,16 @@ export function statusBadge(status: JobStatus): HTMLSpanElement {
 
 export function alertBox(message: string, tone: "error" | "info" = "error"): HTMLDivElement {
   return h("div", { class: `alert alert-${tone}`, role: tone === "error" ? "alert" : "status" }, message);
+}
+
+/** An error as an alert; a 401 comes with a link to the sign-in view (and back). */
+export function errorAlert(error: unknown): HTMLDivElement {
+  const alert = alertBox(errorMessage(error));
+  if (isUnauthorized(error)) {
+    alert.dataset.code = "unauthorized";
+    alert.append(" ", h("a", { href: signInLink(), class: "sign-in-link" }, "Sign in"));
+  }
+  return alert;
 }
 
 export function loading(text = "Loading…"): HTMLParagraphElement {

@@ -1,11 +1,10 @@
 // "/": start a generation from a prompt, or upload a clip.
 import type { Api } from "../api";
 import { announce, h } from "../dom";
-import { errorMessage } from "../messages";
 import type { View } from "../router";
 import type { Job } from "../types";
 import type { uploadVideo } from "../upload";
-import { alertBox, heading, isAbortError, setTitle } from "./common";
+import { alertBox, errorAlert, heading, isAbortError, setTitle } from "./common";
 
 export interface HomeDeps {
   api: Api;
@@ -68,7 +67,7 @@ function generationForm(api: Api, openJob: (job: Job) => void, signal: AbortSign
       openJob(job);
     } catch (error) {
       if (isAbortError(error)) return;
-      feedback.append(alertBox(errorMessage(error)));
+      feedback.append(errorAlert(error));
       submit.disabled = false;
       submit.textContent = "Generate video";
       submit.focus(); // disabling it dropped keyboard focus to the page
@@ -136,7 +135,7 @@ function uploadForm(upload: typeof uploadVideo, openJob: (job: Job) => void, sig
     } catch (error) {
       if (isAbortError(error)) return;
       progressRow.hidden = true;
-      feedback.append(alertBox(errorMessage(error)));
+      feedback.append(errorAlert(error));
       submit.disabled = false;
       submit.focus();
     }

@@ -2,22 +2,25 @@
 import { ApiError, type Api } from "../api";
 import { announce, h } from "../dom";
 import { formatBytes, formatDate, formatDuration, jobSummary, kindLabel, statusLabel } from "../format";
-import { errorMessage } from "../messages";
+import { mediaLoader, type MediaLoader } from "../media";
 import { pollJob } from "../poll";
 import type { View } from "../router";
 import { isTerminal, type Job } from "../types";
-import { alertBox, heading, isAbortError, loading, setTitle, statusBadge } from "./common";
+import { alertBox, errorAlert, heading, isAbortError, loading, setTitle, statusBadge } from "./common";
 
 export interface JobViewOptions {
   pollIntervalMs?: number;
   confirm?: (message: string) => boolean;
+  /** How the result's video and thumbnail get their sources (see media.ts). */
+  media?: (signal: AbortSignal) => MediaLoader;
 }
 
 export function jobView(api: Api, options: JobViewOptions = {}): View {
-  const { pollIntervalMs = 1500, confirm = (message) => window.confirm(message) } = options;
+  const { pollIntervalMs = 1500, confirm = (message) => window.confirm(message), media = mediaLoader } = options;
 
   return (outlet, { params, signal, navigate }) => {
     const id = params.id;
+    const loader = media(signal);
     setTitle(`Job ${id}`);
     const title = heading("Job");
     const body = h("div", { class: "job-body" }, loading("Loading job…"));
@@ -38,7 +41,7 @@ export function jobView(api: Api, options: JobViewOptions = {}): View {
       } catch (error) {
         if (isAbortError(error)) return;
         button.disabled = false;
-        button.after(alertBox(errorMessage(error)));
+        button.after(errorAlert(error));
       }
     };
 
@@ -50,7 +53,7 @@ export function jobView(api: Api, options: JobViewOptions = {}): View {
       // Only rebuild on a change, so a playing video is not reset by polling.
       if (rendered && rendered.status === job.status && rendered.updated_at === job.updated_at) return;
       rendered = job;
-      body.replaceChildren(...renderJob(job, onDelete));
+      body.replaceChildren(...renderJob(job, onDelete, loader));
     };
 
     const onError = (error: unknown): void => {
@@ -70,7 +73,7 @@ export function jobView(api: Api, options: JobViewOptions = {}): View {
       }
       // Keep whatever is shown and add the reason; polling retries network errors.
       const existing = body.querySelector(".poll-error");
-      const alert = alertBox(errorMessage(error));
+      const alert = errorAlert(error);
       alert.classList.add("poll-error");
       if (existing) existing.replaceWith(alert);
       else body.prepend(alert);
@@ -89,7 +92,18 @@ export function jobView(api: Api, options: JobViewOptions = {}): View {
   };
 }
 
-export function renderJob(job: Job, onDelete: (job: Job, button: HTMLButtonElement) => void): HTMLElement[] {
+/** Sets sources as they are: for a server without API keys. */
+const directMedia: MediaLoader = {
+  bind(element, attribute, url) {
+    element.setAttribute(attribute, url);
+  },
+};
+
+export function renderJob(
+  job: Job,
+  onDelete: (job: Job, button: HTMLButtonElement) => void,
+  media: MediaLoader = directMedia,
+): HTMLElement[] {
   const running = !isTerminal(job.status);
   const button = h("button", { type: "button", class: running ? "button danger" : "button" }, running ? "Cancel job" : "Delete job");
   button.addEventListener("click", () => onDelete(job, button));
@@ -104,7 +118,7 @@ export function renderJob(job: Job, onDelete: (job: Job, button: HTMLButtonEleme
 
   const parts: HTMLElement[] = [h("section", { class: "card", "aria-label": "Status" }, statusRow, h("div", { class: "actions" }, button))];
   if (job.status === "failed" && job.error) parts.push(alertBox(`The job failed: ${job.error}`));
-  if (job.result) parts.push(resultSection(job));
+  if (job.result) parts.push(resultSection(job, media));
   parts.push(detailsSection(job));
   return parts;
 }
@@ -124,17 +138,22 @@ function statusSentence(job: Job): string {
   }
 }
 
-function resultSection(job: Job): HTMLElement {
+function resultSection(job: Job, media: MediaLoader): HTMLElement {
   const result = job.result!;
   const video = h("video", {
     controls: true,
     preload: "metadata",
-    poster: result.thumbnail_url,
-    src: result.file_url,
     width: result.width,
     height: result.height,
     "aria-label": `Video: ${jobSummary(job)}`,
   });
+  const thumbnail = h("img", { class: "thumbnail", alt: "Thumbnail", width: 160, loading: "lazy" });
+  // A blob: URL has no file name of its own: the download attribute gives it one.
+  const download = h("a", { download: `${job.id}.mp4` }, "Download MP4");
+  media.bind(video, "poster", result.thumbnail_url);
+  media.bind(video, "src", result.file_url);
+  media.bind(thumbnail, "src", result.thumbnail_url);
+  media.bind(download, "href", result.file_url);
   return h(
     "section",
     { class: "card result", "aria-labelledby": "result-title" },
@@ -143,7 +162,7 @@ function resultSection(job: Job): HTMLElement {
     h(
       "div",
       { class: "result-meta" },
-      h("img", { class: "thumbnail", src: result.thumbnail_url, alt: "Thumbnail", width: 160, loading: "lazy" }),
+      thumbnail,
       h(
         "dl",
         { class: "meta" },
@@ -154,7 +173,7 @@ function resultSection(job: Job): HTMLElement {
         ...metaItem("File size", formatBytes(result.size_bytes)),
       ),
     ),
-    h("p", {}, h("a", { href: result.file_url, download: true }, "Download MP4")),
+    h("p", {}, download),
   );
 }
 

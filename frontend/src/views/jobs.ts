@@ -2,10 +2,9 @@
 import type { Api } from "../api";
 import { h } from "../dom";
 import { formatDate, jobSummary, kindLabel } from "../format";
-import { errorMessage } from "../messages";
 import type { View } from "../router";
 import { isTerminal, type Job, type JobPage } from "../types";
-import { alertBox, heading, isAbortError, loading, setTitle, statusBadge } from "./common";
+import { alertBox, errorAlert, heading, isAbortError, loading, setTitle, statusBadge } from "./common";
 
 export const PAGE_SIZE = 20;
 const REFRESH_MS = 3000;
@@ -33,7 +32,7 @@ export function jobsView(api: Api, refreshMs = REFRESH_MS): View {
         if (result.items.some((job) => !isTerminal(job.status))) schedule();
       } catch (error) {
         if (isAbortError(error) || signal.aborted) return;
-        body.replaceChildren(alertBox(errorMessage(error)));
+        body.replaceChildren(errorAlert(error));
       }
     };
     const schedule = (): void => {
