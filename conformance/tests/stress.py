@@ -334,20 +334,22 @@ def daemon_socket() -> str:
 
 
 @contextmanager
-def socket_proxy(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def socket_proxy() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """A proxy to the daemon; yields (its DOCKER_HOST, its process)."""
-    path = Path(tempfile.mkdtemp(prefix="dockerproxy-", dir=workdir)) / "docker.sock"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PROXY, str(path), daemon_socket()],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        yield f"unix://{path}", proc
-    finally:
-        proc.kill()
-        proc.wait()
+    # In the system's temp dir: a socket path must fit in 108 bytes, pytest's tmp_path may not.
+    with tempfile.TemporaryDirectory(prefix="dp-") as tmp:
+        path = Path(tmp) / "docker.sock"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PROXY, str(path), daemon_socket()],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            yield f"unix://{path}", proc
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -387,7 +389,7 @@ def daemon_fault(
 
     if restart_command is None:
         how = "proxy killed"
-        with socket_proxy(workdir) as (host, proxy):
+        with socket_proxy() as (host, proxy):
             child = SuiteProcess(image, workdir, env={"DOCKER_HOST": host})
             had_containers = wait(child)
             proxy.kill()
