@@ -38,6 +38,9 @@ CHECKS: dict[str, str] = {
     "RUN-HARDENED": "starts and serves read-only, with all capabilities dropped, no-new-privileges",
     "RUN-MIN-RESOURCES": "starts and transcodes under the minimum CPU and memory",
     "RUN-BAD-CONFIG": "invalid configuration fails fast with a one-line reason",
+    "SEC-AUTH": "protected API routes answer 401 without a valid key, public routes stay open",
+    "SEC-HEADERS": "security headers on pages and API answers, no Server header naming software",
+    "SEC-RATE-LIMIT": "a burst past the limit gets 429 with Retry-After",
     "SPA-INDEX": "GET / serves the bundle's index.html",
     "SPA-FALLBACK": "client routes get index.html for HTML requests, not for JSON ones",
     "SPA-ASSETS": "referenced assets served with the right type and cache headers",
@@ -55,7 +58,7 @@ CHECKS: dict[str, str] = {
     "DEP-COMPOSE": "the compose service agrees with the image and works with it",
 }
 
-SECTIONS = ("IMG", "FS", "FF", "RUN", "SPA", "LOG", "DEP")
+SECTIONS = ("IMG", "FS", "FF", "RUN", "SEC", "SPA", "LOG", "DEP")
 
 # The seed document's own nine smoke tests, each answered by the checks that decide it
 # (`pytest --image=X -m seed` runs just these and prints the seed's names).
@@ -79,6 +82,8 @@ SWITCHABLE_SECTIONS: dict[str, tuple[str, ...]] = {
     "ffmpeg": tuple(i for i in CHECKS if i.startswith("FF-")),
     "spa": (*(i for i in CHECKS if i.startswith("SPA-")), "FS-FRONTEND"),
     "deploy": tuple(i for i in CHECKS if i.startswith("DEP-")),
+    # A fork without auth of its own (an ALB with OIDC in front authenticates).
+    "security": tuple(i for i in CHECKS if i.startswith("SEC-")),
 }
 # Checks no waiver can excuse: PID 1 and the image's USER are never root.
 UNWAIVABLE = frozenset({"IMG-USER", "FS-PID1-USER"})

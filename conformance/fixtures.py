@@ -16,6 +16,7 @@ import pytest
 import testinfra
 
 from conformance.container import HealthWatch, Lab, Started, last_log_lines
+from conformance.credentials import auth_headers
 from conformance.probes import FactError, tools
 from conformance.probes.accounts import PasswdEntry, parse_passwd, supplementary_gids
 from conformance.probes.filesystem import DEFAULT_PATH, ImageFilesystem, writable_by
@@ -187,9 +188,17 @@ def image_host(app: Started, contract: Profile) -> Any:
     return testinfra.get_host(f"docker://{contract.image.user}@{app.container.id}")
 
 
+def api_client(base_url: str, profile: Profile, timeout_s: float = 10.0) -> httpx.Client:
+    """An HTTP client of a container of the image: every request presents the canary
+    API key (the suite's only way of building requests to the image)."""
+    return httpx.Client(
+        base_url=base_url, timeout=timeout_s, headers=auth_headers(profile), trust_env=False
+    )
+
+
 @pytest.fixture(scope="session")
-def http(app: Started) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=app.base_url, timeout=10.0) as client:
+def http(app: Started, contract: Profile) -> Iterator[httpx.Client]:
+    with api_client(app.base_url, contract) as client:
         yield client
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from conformance.settings import Resolved
 
 WIDTH = 100
-PROFILE_SECTIONS = ("image", "fs", "ffmpeg", "runtime", "spa", "logs", "deploy")
+PROFILE_SECTIONS = ("image", "fs", "ffmpeg", "runtime", "security", "spa", "logs", "deploy")
 
 
 def _fit(line: str) -> str:

@@ -9,6 +9,7 @@ one-line message names the file and the key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -124,6 +125,24 @@ class Spa:
     browser_api_errors_expected: list[str]
     browser_api_prefix: str
     browser_timeout_s: float
+    browser_session_storage: str  # sessionStorage key the SPA reads its API key from
+
+
+@dataclass(frozen=True)
+class Security:
+    required: bool
+    reason: str
+    api_key: str  # the canary key every container is given and every API request sends
+    api_keys_env: str
+    protected_routes: list[str]  # "METHOD /path"; {name} parts get a made-up value
+    public_routes: list[str]
+    header_paths: list[str]
+    headers: dict[str, str]  # header -> regex its value must match
+    rate_limit_route: str
+    rate_limit_body: dict[str, Any]  # the JSON body of each request of the burst
+    rate_limit_env: dict[str, str]
+    rate_limit_burst: int
+    rate_limit_timeout_s: float
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,7 @@ SECTIONS: dict[str, type] = {
     "fs": Fs,
     "ffmpeg": Ffmpeg,
     "runtime": Runtime,
+    "security": Security,
     "spa": Spa,
     "logs": Logs,
     "deploy": Deploy,
@@ -166,6 +186,7 @@ class Profile:
     fs: Fs
     ffmpeg: Ffmpeg
     runtime: Runtime
+    security: Security
     spa: Spa
     logs: Logs
     deploy: Deploy
@@ -272,6 +293,7 @@ def _validate(path: Path, data: dict[str, Any], from_check_ids: set[str]) -> Non
                     f"got {value!r}"
                 )
         _validate_switch(path, section, table)
+    _validate_security(path, data.get("security") or {})
     ffmpeg = data.get("ffmpeg") or {}
     for key, known in (("tools", KNOWN_TOOLS), ("bindings", KNOWN_BINDINGS)):
         unknown = [name for name in ffmpeg.get(key, []) if name not in known]
@@ -283,6 +305,44 @@ def _validate(path: Path, data: dict[str, Any], from_check_ids: set[str]) -> Non
         raise ProfileError(
             f"profile {path}: ffmpeg.tools must include 'ffmpeg' (switch the section off "
             "with [ffmpeg] required = false instead)"
+        )
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def parse_route(entry: str) -> tuple[str, str] | None:
+    """("POST", "/api/v1/videos") from "POST /api/v1/videos"; None when malformed."""
+    method, _, path = entry.strip().partition(" ")
+    path = path.strip()
+    if method.upper() not in HTTP_METHODS or not path.startswith("/") or " " in path:
+        return None
+    return method.upper(), path
+
+
+def _validate_security(path: Path, table: dict[str, Any]) -> None:
+    """Routes are "METHOD /path" and header rules are regexes: a typo must not make a
+    check request the wrong thing, or pass a header whatever its value."""
+    routes = [*table.get("protected_routes", []), *table.get("public_routes", [])]
+    if "rate_limit_route" in table:
+        routes.append(table["rate_limit_route"])
+    for entry in routes:
+        if parse_route(entry) is None:
+            raise ProfileError(
+                f'profile {path}: security: route {entry!r} is not "METHOD /path" '
+                f"(methods: {', '.join(HTTP_METHODS)})"
+            )
+    for name, pattern in (table.get("headers") or {}).items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ProfileError(
+                f"profile {path}: security.headers.{name}: not a regex ({exc})"
+            ) from None
+    if table.get("rate_limit_burst", 2) < 2:
+        raise ProfileError(
+            f"profile {path}: security.rate_limit_burst must be at least 2 (one request "
+            "within the limit, one past it)"
         )
 
 
@@ -339,6 +399,13 @@ def load_profile(path: Path | None, check_ids: set[str] | None = None) -> Profil
             switched_off[name] = (section.reason.strip(), ids)
             for check_id in ids:
                 waivers.setdefault(check_id, f"[{name}] required = false: {section.reason.strip()}")
+    security = sections["security"]
+    if security.required and not (security.api_key.strip() and security.api_keys_env.strip()):
+        raise ProfileError(
+            f"profile {path or DEFAULT_PROFILE}: security.api_key and security.api_keys_env "
+            "must be set (or switch the section off with [security] required = false and a "
+            "reason)"
+        )
     if sections["ffmpeg"].required and not sections["ffmpeg"].bindings:
         waivers.setdefault(
             "FF-BINDINGS", "ffmpeg.bindings = []: the image drives FFmpeg without Python bindings"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.container import RunSpec
+from conformance.credentials import key_env
 from conformance.probes.compose import compose_config, environment
 from conformance.probes.errors import FactError
 from conformance.profile import Profile
@@ -33,9 +34,9 @@ VARIANTS: tuple[Variant, ...] = (
         "app_start",
         ("RUN-STARTS", "RUN-READY", "RUN-HEALTH-BODY", "RUN-HEALTHCHECK-CMD", "RUN-DOCKER-HEALTHY",
          "RUN-DETAILED", "RUN-LATENCY", "RUN-GRACEFUL-STOP", "FS-PID1-USER", "FF-TRANSCODE",
-         "SPA-INDEX", "SPA-FALLBACK", "SPA-ASSETS", "SPA-ASSET-404", "SPA-API-PRECEDENCE",
-         "SPA-TRAVERSAL", "SPA-BROWSER", "LOG-CLEAN", "LOG-STDOUT", "LOG-LEVEL",
-         "DEP-ECS"),
+         "SEC-AUTH", "SEC-HEADERS", "SPA-INDEX", "SPA-FALLBACK", "SPA-ASSETS", "SPA-ASSET-404",
+         "SPA-API-PRECEDENCE", "SPA-TRAVERSAL", "SPA-BROWSER", "LOG-CLEAN", "LOG-STDOUT",
+         "LOG-LEVEL", "DEP-ECS"),
         after_app=False,
     ),
     Variant(
@@ -53,6 +54,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("min_resources", "min_resources_run", ("RUN-MIN-RESOURCES",), after_app=True),
     Variant("compose", "compose_run", ("DEP-COMPOSE",), after_app=True),
     Variant("secrets", "secrets_run", ("LOG-NO-SECRETS",), after_app=True),
+    # A low limit of its own: the app container's requests must not use up its burst.
+    Variant("rate_limit", "rate_limit_run", ("SEC-RATE-LIMIT",), after_app=True),
 )  # fmt: skip
 VARIANT_BY_FIXTURE = {variant.fixture: variant for variant in VARIANTS}
 
@@ -61,10 +64,10 @@ IDLE_SCRIPT = "import signal; signal.pause()"
 
 
 def app_env(profile: Profile) -> dict[str, str]:
-    """Every container's environment. The canary secrets go only to the `secrets`
-    container: an app that reacts to a configured token must not change under the
-    other checks."""
-    return {**profile.runtime.env, "LOG_LEVEL": "INFO"}
+    """Every container's environment: the profile's, and the canary API key the suite's
+    requests present. The other canary secrets go only to the `secrets` container: an
+    app that reacts to a configured token must not change under the other checks."""
+    return {**profile.runtime.env, **key_env(profile), "LOG_LEVEL": "INFO"}
 
 
 class DeployFileError(ValueError):
@@ -134,9 +137,11 @@ def specs(profile: Profile, compose_files: list[Path] | None) -> dict[str, RunSp
         "secrets": RunSpec("secrets", {**env, **profile.logs.run_secrets}),
         "static_off": RunSpec("static_off", {**env, **profile.spa.disable_env}),
         "quiet_log": RunSpec("quiet_log", {**env, "LOG_LEVEL": profile.logs.quiet_level}),
+        "rate_limit": RunSpec("rate_limit", {**env, **profile.security.rate_limit_env}),
         "bad_config": RunSpec(
             "bad_config",
-            {**profile.runtime.env, **rt.bad_config_env},
+            # the key too: the bad setting must be the only thing wrong
+            {**profile.runtime.env, **key_env(profile), **rt.bad_config_env},
             publish=False,
             wait="exit",
             timeout_s=rt.bad_config_timeout_s,

@@ -13,6 +13,7 @@ downloaded browsers). Without them the check is skipped with the reason.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -72,16 +73,30 @@ class BrowserSettings:
     api_errors_expected: list[str]
     api_prefix: str
     timeout_s: float
+    # sessionStorage items set before any script of a page runs (the API key a
+    # signed-in user's SPA holds)
+    session_storage: dict[str, str] = field(default_factory=dict)
 
 
 def settings_from(contract: Profile) -> BrowserSettings:
     spa = contract.spa
+    key = spa.browser_session_storage
     return BrowserSettings(
         executable=spa.browser_executable,
         routes=dict(spa.browser_routes),
         api_errors_expected=list(spa.browser_api_errors_expected),
         api_prefix=spa.browser_api_prefix,
         timeout_s=spa.browser_timeout_s,
+        session_storage=(
+            {key: contract.security.api_key} if key and contract.security.required else {}
+        ),
+    )
+
+
+def session_storage_script(items: dict[str, str]) -> str:
+    """A script that puts ``items`` into sessionStorage; run before each page's own."""
+    return "".join(
+        f"sessionStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in items.items()
     )
 
 
@@ -269,6 +284,8 @@ def test_deep_links_render_in_a_browser(
     out_dir = screenshot_dir(conformance, tmp_path_factory.mktemp("spa-browser"))
     timeout_ms = spa_browser.timeout_s * 1000
     context = chromium.new_context(service_workers="block")
+    if spa_browser.session_storage:  # the browser's own hook: no CSP applies to it
+        context.add_init_script(session_storage_script(spa_browser.session_storage))
     try:
         visits = [
             visit(

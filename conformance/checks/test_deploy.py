@@ -55,6 +55,19 @@ def _uid(spec: str, passwd: dict[str, PasswdEntry]) -> str:
     )
 
 
+def key_problems(container: dict[str, Any], contract: Profile) -> list[str]:
+    """The API keys come from `secrets` (Secrets Manager or SSM, resolved by the agent),
+    never from plain `environment`, which anyone who can describe the task reads."""
+    name = contract.security.api_keys_env
+    plain = {str(e.get("name")) for e in container.get("environment") or []}
+    secret = {str(e.get("name")) for e in container.get("secrets") or []}
+    if name in plain:
+        return [f"{name} in plain environment (it must come from secrets)"]
+    if contract.security.required and name not in secret:
+        return [f"{name} not given from secrets (a production task needs its keys)"]
+    return []
+
+
 @pytest.mark.check("DEP-ECS")
 def test_ecs_task_definition(
     app: Started,
@@ -92,6 +105,7 @@ def test_ecs_task_definition(
     app_uid = _uid(contract.image.user, image_passwd)
     if ecs_user and _uid(ecs_user, image_passwd) != app_uid:
         problems.append(f"user {ecs_user} vs the image's {contract.image.user} (UID {app_uid})")
+    problems += key_problems(container, contract)
     command = (container.get("healthCheck") or {}).get("command") or []
     if command:
         result = _run(app, _health_argv(command), ecs_user or image_user)
@@ -105,7 +119,7 @@ def test_ecs_task_definition(
         or f"port {port}, cpu {cpu}, memory {memory}, user {ecs_user or image_user}, "
         "health command ok",
         f"port {port}, cpu ≥ {dep.min_cpu_units}, memory ≥ {contract.runtime.min_memory_mb}, "
-        "the image's user, "
+        f"the image's user, {contract.security.api_keys_env} from secrets only, "
         "a health command that succeeds in the image",
         f"make {dep.ecs_task_definition} match the image (or the image match the deployment)",
     )

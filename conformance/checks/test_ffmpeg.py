@@ -163,6 +163,7 @@ def test_transcode_through_api(
         "look at the container logs for the failing pipeline step",
     )
     url = str((job.get("result") or {}).get("file_url") or "")
+    # The key goes to the image only, never to a storage URL elsewhere.
     result = http.get(url) if url.startswith("/") else httpx.get(url, timeout=30)
     check.expect(
         result.status_code == 200,

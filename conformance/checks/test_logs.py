@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from conformance.container import Started
-from conformance.fixtures import StopResult
-from conformance.profile import Profile
+from conformance.credentials import key_env
+from conformance.fixtures import StopResult, api_client
+from conformance.profile import Profile, parse_route
 from conformance.verdict import Check
 
 LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b")
@@ -67,14 +68,26 @@ def test_logs_to_stdout(app: Started, stopped_app: StopResult, check: Check) -> 
     )
 
 
+def traffic_paths(contract: Profile) -> list[str]:
+    """Health, detailed health, the API ping and the protected routes a plain GET
+    reaches (the job list): requests that present the canary key."""
+    rt = contract.runtime
+    protected = [
+        route[1]
+        for entry in (contract.security.protected_routes if contract.security.required else [])
+        if (route := parse_route(entry)) and route[0] == "GET" and "{" not in route[1]
+    ]
+    return [rt.health_path, rt.detailed_path, rt.ping_path, *protected]
+
+
 def logs_after_traffic(started: Started, contract: Profile) -> str:
-    """A variant's logs over start-up, some traffic (health, detailed health, the API
-    ping) and a graceful stop."""
+    """A variant's logs over start-up, some traffic (traffic_paths) and a graceful stop."""
     rt = contract.runtime
     if started.ready_after_s is not None:
-        for path in (rt.health_path, rt.detailed_path, rt.ping_path):
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"{started.base_url}{path}", timeout=10)
+        with api_client(started.base_url, contract) as client:
+            for path in traffic_paths(contract):
+                with contextlib.suppress(httpx.HTTPError):
+                    client.get(path)
     with contextlib.suppress(docker.errors.APIError):
         started.container.stop(timeout=int(rt.stop_grace_s))
     return started.logs()
@@ -92,18 +105,23 @@ def quiet_logs(quiet_log_run: Started, contract: Profile) -> str:
     return logs_after_traffic(quiet_log_run, contract)
 
 
+def canary_secrets(contract: Profile) -> dict[str, str]:
+    """Every secret value the secrets container is given: the profile's canaries and
+    the API key (which every request to it presents, too)."""
+    return {**contract.logs.run_secrets, **key_env(contract)}
+
+
 @pytest.mark.check("LOG-NO-SECRETS")
 def test_no_secrets_in_logs(secrets_logs: str, contract: Profile, check: Check) -> None:
-    leaked = [
-        name for name, value in contract.logs.run_secrets.items() if value and value in secrets_logs
-    ]
+    secrets = canary_secrets(contract)
+    leaked = [name for name, value in secrets.items() if value and value in secrets_logs]
     check.expect(
         not leaked,
         f"values of {', '.join(leaked)} appear in the logs"
         if leaked
         else "no secret value in the logs",
-        f"none of {', '.join(contract.logs.run_secrets)} printed (given only to this check's "
-        "container)",
+        f"none of {', '.join(secrets)} printed (the API key is every container's; the "
+        "others are given only to this check's container)",
         "never log settings or environment values; log whether a secret is configured, not "
         "its value",
     )

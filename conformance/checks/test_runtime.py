@@ -14,6 +14,7 @@ import pytest
 from conformance.container import HealthWatch, Started, last_log_lines
 from conformance.fixtures import (
     StopResult,
+    api_client,
     establish,
     health_bound_s,
     health_deadline_s,
@@ -296,16 +297,17 @@ def test_graceful_stop(stopped_app: StopResult, contract: Profile, check: Check)
     )
 
 
-def _serves(started: Started, path: str) -> tuple[bool, str]:
+def _serves(started: Started, path: str, contract: Profile) -> tuple[bool, str]:
     if started.ready_after_s is None:
         return False, str(started.problem)
-    response = httpx.get(f"{started.base_url}{path}", timeout=10)
+    with api_client(started.base_url, contract) as client:
+        response = client.get(path)
     return response.status_code == 200, f"{path} → HTTP {response.status_code}"
 
 
 @pytest.mark.check("RUN-HARDENED")
 def test_hardened(hardened_run: Started, contract: Profile, check: Check) -> None:
-    ok, detail = _serves(hardened_run, contract.runtime.ping_path)
+    ok, detail = _serves(hardened_run, contract.runtime.ping_path, contract)
     check.expect(
         ok,
         (f"ready after {hardened_run.ready_after_s:.1f} s, " if hardened_run.ready_after_s else "")
@@ -327,7 +329,7 @@ def test_min_resources(
     rt = contract.runtime
     expected = f"serves and transcodes with {rt.min_cpus:g} CPU / {rt.min_memory_mb} MB"
     fix = "lower the memory use at start-up (fewer workers, lazy imports) and during encoding"
-    ok, detail = _serves(min_resources_run, rt.health_path)
+    ok, detail = _serves(min_resources_run, rt.health_path, contract)
     if not ok:
         state = min_resources_run.container.attrs["State"]
         check.fail(f"{detail} (OOM killed: {state.get('OOMKilled')})", expected, fix)

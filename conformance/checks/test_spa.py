@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from conformance.container import Started
+from conformance.fixtures import api_client
 from conformance.profile import Profile
 from conformance.verdict import Check
 
@@ -193,7 +194,7 @@ def test_spa_disabled(static_off_run: Started, contract: Profile, check: Check) 
             "the API must not depend on the bundle",
         )
     problems = []
-    with httpx.Client(base_url=static_off_run.base_url, timeout=10) as client:
+    with api_client(static_off_run.base_url, contract) as client:
         for path in ("/", *contract.spa.client_routes):
             response = client.get(path, headers=HTML)
             if response.status_code != 404:
