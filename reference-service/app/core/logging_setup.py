@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections import deque
+from typing import TextIO
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# How long a line may wait for the writer thread: under load, a batch of lines per write.
+FLUSH_INTERVAL_SECONDS = 0.05
+# Lines waiting for the writer before the logging thread waits for it (back-pressure): a
+# stdout nobody reads must not grow the process without bound.
+MAX_PENDING_LINES = 10_000
+# How long flushing or closing waits for the writer (a stdout that never drains).
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 class _Formatter(logging.Formatter):
+    def __init__(self, fmt: str) -> None:
+        super().__init__(fmt)
+        self._second = -1
+        self._stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
         # uvicorn logs its lifecycle on a logger named "uvicorn.error"; an INFO
         # line carrying the word "error" only misleads people grepping logs.
@@ -16,13 +32,109 @@ class _Formatter(logging.Formatter):
             record.name = "uvicorn"
         return super().format(record)
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # The default's text ("2026-01-31 12:00:00,123"), with the date and time part
+        # computed once a second rather than for every line.
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = second
+        return f"{self._stamp},{int(record.msecs):03d}"
+
+
+class WriterThreadHandler(logging.Handler):
+    """Formats on the logging thread; a thread of its own writes the lines, all those
+    waiting in one write, each within FLUSH_INTERVAL_SECONDS.
+
+    Under load the service logs a line per request, and the reader of stdout (the
+    container runtime) is slower than the event loop: written one by one, every line was
+    a write syscall that could stall the loop until the pipe drained, and a message the
+    runtime's log driver handles on its own. A WARNING or worse is written at once. The
+    order is kept (one queue, one writer); flush() and close(), which logging runs at
+    exit, write what is still queued.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self._pending: deque[str] = deque()
+        self._wake = threading.Event()
+        self._written = threading.Condition()  # notified after every batch
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_forever, name="log-writer", daemon=True)
+        self._writer.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+        except Exception:
+            self.handleError(record)
+            return
+        if self._closed:
+            self._write([line])  # late messages at exit: nobody left to batch them
+            return
+        self._pending.append(line)  # deque.append is atomic: no lock on the hot path
+        if record.levelno >= logging.WARNING:
+            self._wake.set()
+        elif len(self._pending) >= MAX_PENDING_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Return once every line queued so far is written."""
+        with self._written:
+            self._wake.set()
+            self._written.wait_for(
+                lambda: not self._pending or not self._writer.is_alive(), CLOSE_TIMEOUT_SECONDS
+            )
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        if self._writer is not threading.current_thread():
+            self._writer.join(CLOSE_TIMEOUT_SECONDS)
+        super().close()
+
+    def _write_forever(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_INTERVAL_SECONDS)
+            self._wake.clear()
+            self._drain()
+        self._drain()
+
+    def _drain(self) -> None:
+        with self._written:
+            if self._pending:
+                self._write([self._pending.popleft() for _ in range(len(self._pending))])
+            self._written.notify_all()
+
+    def _write(self, lines: list[str]) -> None:
+        try:
+            self.stream.write("".join(lines))
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # stdout gone (a closed pipe at shutdown): nowhere left to say so
+
 
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    handler = WriterThreadHandler(sys.stdout)
     handler.setFormatter(_Formatter(LOG_FORMAT))
     root = logging.getLogger()
+    for old in root.handlers:
+        if isinstance(old, WriterThreadHandler):
+            old.close()  # a second call (tests): stop the first writer
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The format uses none of these, and the logging module would collect them for every
+    # record: the caller's file and line (a stack walk), thread, process and asyncio task.
+    # That is the logging documentation's own advice ("Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    if sys.version_info >= (3, 12):
+        logging.logAsyncioTasks = False
     # uvicorn's loggers carry no handlers of their own here (log_config=None),
     # so they propagate to the root handler above.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
