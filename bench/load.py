@@ -19,8 +19,8 @@
 
 Every container gets an API key made for the run (API_KEYS; the uploads send it). Only
 ports published on 127.0.0.1 are loaded; every container is labelled and removed (also on
-Ctrl-C or SIGTERM); every wrk run and wait has a time bound. Exit status 1 when a target is missed, 2 when the benchmark cannot run
-(one line on stderr says why, e.g. wrk missing).
+Ctrl-C or SIGTERM); every wrk run and wait has a time bound. Exit status 1 when a target
+is missed, 2 when the benchmark cannot run (one line on stderr says why, e.g. wrk missing).
 """
 
 from __future__ import annotations
