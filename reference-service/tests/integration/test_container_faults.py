@@ -69,6 +69,9 @@ def faulty(docker: Any, replicate: FakeReplicate) -> Iterator[RunningService]:
         "REPLICATE_TIMEOUT_SECONDS": "20",
         # The tmpfs mounts are small on purpose; full ones are reported by the disk tests.
         "DISK_FREE_MIN_BYTES": str(1024 * 1024),
+        # Faults are the point here, not the limits (tests/integration/test_container_security.py).
+        "RATE_LIMIT_UPLOADS": "1000/minute",
+        "RATE_LIMIT_GENERATIONS": "1000/minute",
     }
     tmpfs = {"/app/temp": TMPFS, "/app/uploads": TMPFS}
     with run_service(docker, environment=environment, tmpfs=tmpfs) as running:
@@ -97,6 +100,7 @@ def upload(service: RunningService, path: Path) -> str:
     with path.open("rb") as handle:
         response = httpx.post(
             f"{service.url}/api/v1/videos",
+            headers=service.headers,
             files={"file": (path.name, handle, "video/mp4")},
             timeout=60,
         )
@@ -115,7 +119,9 @@ def wait_for_ffmpeg(service: RunningService, job_id: str) -> int:
         pids = ffmpeg_pids(service)
         if pids:
             return pids[0]
-        job = httpx.get(f"{service.url}/api/v1/videos/{job_id}", timeout=10).json()
+        job = httpx.get(
+            f"{service.url}/api/v1/videos/{job_id}", headers=service.headers, timeout=10
+        ).json()
         assert job["status"] in ("queued", "processing"), job
         time.sleep(0.05)
     raise AssertionError(f"no ffmpeg ran for job {job_id}")
@@ -142,7 +148,7 @@ def test_health_answers_promptly_while_ffmpeg_is_busy(
     job_id = upload(faulty, busy_clip)
     wait_for_ffmpeg(faulty, job_id)
     latencies = []
-    with httpx.Client(base_url=faulty.url, timeout=10) as client:
+    with httpx.Client(base_url=faulty.url, headers=faulty.headers, timeout=10) as client:
         end = time.monotonic() + 2.0
         while time.monotonic() < end:
             started = time.perf_counter()
@@ -232,7 +238,10 @@ def test_disk_fills_during_generation_download(
 
 def generate(service: RunningService) -> dict[str, Any]:
     response = httpx.post(
-        f"{service.url}/api/v1/generations", json={"prompt": "a red fox"}, timeout=30
+        f"{service.url}/api/v1/generations",
+        headers=service.headers,
+        json={"prompt": "a red fox"},
+        timeout=30,
     )
     assert response.status_code == 202, response.text
     return wait_job(service.url, response.json()["id"], deadline_seconds=60)

@@ -27,6 +27,7 @@ def test_upload_poll_download_ffprobe(
     with clip_720p.open("rb") as handle:
         response = httpx.post(
             f"{service.url}/api/v1/videos",
+            headers=service.headers,
             files={"file": ("clip720.mp4", handle, "video/mp4")},
             timeout=60,
         )
@@ -35,7 +36,8 @@ def test_upload_poll_download_ffprobe(
     assert job["status"] == "succeeded", job["error"]
 
     result = workdir / "result.mp4"
-    result.write_bytes(httpx.get(service.url + job["result"]["file_url"], timeout=60).content)
+    file_url = service.url + job["result"]["file_url"]
+    result.write_bytes(httpx.get(file_url, headers=service.headers, timeout=60).content)
     fields = probe(result, run=tool)
     assert fields["streams.stream.0.codec_name"] == "h264"
     assert (fields["streams.stream.0.width"], fields["streams.stream.0.height"]) == (
@@ -44,13 +46,15 @@ def test_upload_poll_download_ffprobe(
     )
     assert fields["streams.stream.1.codec_name"] == "aac"
     assert abs(float(fields["format.duration"]) - 5.0) < 0.2
-    thumbnail = httpx.get(service.url + job["result"]["thumbnail_url"], timeout=30)
+    thumbnail_url = service.url + job["result"]["thumbnail_url"]
+    thumbnail = httpx.get(thumbnail_url, headers=service.headers, timeout=30)
     assert thumbnail.headers["content-type"] == "image/jpeg"
 
 
 def test_bad_upload_is_a_clean_4xx(service: RunningService) -> None:
     response = httpx.post(
         f"{service.url}/api/v1/videos",
+        headers=service.headers,
         files={"file": ("notes.mp4", b"not a video at all", "video/mp4")},
         timeout=30,
     )

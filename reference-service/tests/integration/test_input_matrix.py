@@ -46,6 +46,7 @@ def upload(service: RunningService, path: Path) -> httpx.Response:
     with path.open("rb") as handle:
         return httpx.post(
             f"{service.url}/api/v1/videos",
+            headers=service.headers,
             files={"file": (path.name, handle, "application/octet-stream")},
             timeout=60,
         )
@@ -60,7 +61,8 @@ def check_result(
     expect: Accepted, job: dict[str, Any], service: RunningService, tool: Runner, folder: Path
 ) -> None:
     result = folder / "result.mp4"
-    result.write_bytes(httpx.get(service.url + job["result"]["file_url"], timeout=60).content)
+    file_url = service.url + job["result"]["file_url"]
+    result.write_bytes(httpx.get(file_url, headers=service.headers, timeout=60).content)
     probed = ffprobe_json(tool, result)
     videos = [s for s in probed["streams"] if s["codec_type"] == "video"]
     audios = [s for s in probed["streams"] if s["codec_type"] == "audio"]
