@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -475,3 +476,43 @@ def test_openapi_documents_keys_and_limits(open_client: Callable[..., TestClient
                 }
             else:
                 assert "429" not in responses, (method, path)
+
+
+# --- the deployment files ---------------------------------------------------------------
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_the_ecs_task_takes_api_keys_from_secrets_manager() -> None:
+    task = json.loads((DEPLOY / "ecs-task-definition.json").read_text())
+    (container,) = task["containerDefinitions"]
+    plain = {item["name"]: item["value"] for item in container["environment"]}
+    secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
+    assert plain["APP_ENV"] == "production"
+    assert "API_KEYS" not in plain and "AUTH_DISABLED" not in plain
+    assert secrets["API_KEYS"].startswith("arn:aws:secretsmanager:")
+
+
+def test_the_env_template_documents_the_security_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = (DEPLOY / "env.prod.template").read_text()
+    values = dict(
+        line.split("=", 1) for line in template.splitlines() if re.match(r"^[A-Z_]+=", line)
+    )
+    security = ["API_KEYS", "AUTH_DISABLED", "RATE_LIMITS_ENABLED"]
+    security += ["RATE_LIMIT_UPLOADS", "RATE_LIMIT_GENERATIONS", "RATE_LIMIT_COMPOSITIONS"]
+    assert set(security) <= set(values)
+    assert values["API_KEYS"] == "" and values["AUTH_DISABLED"] == "false"
+    # As shipped it refuses to start; filled in with a key, every value in it is valid.
+    for name, value in values.items():
+        monkeypatch.setenv(name, value.strip('"'))
+    with pytest.raises(ValidationError, match="API_KEYS"):
+        Settings()
+    monkeypatch.setenv("API_KEYS", KEY_A)
+    settings = Settings()
+    assert auth_required(settings)
+    # The template states the defaults.
+    assert settings.rate_limits_enabled is True
+    for name in security[3:]:
+        assert getattr(settings, name.lower()) == Settings.model_fields[name.lower()].default
