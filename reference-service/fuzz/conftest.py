@@ -22,12 +22,17 @@ SEED_ENV = "FUZZ_SEED"
 MAX_UPLOAD_BYTES = 1024 * 1024
 # Generation is configured but its API unreachable (a closed port inside the container):
 # POST /generations creates jobs that fail fast instead of answering 503, and nothing
-# leaves the machine.
+# leaves the machine. The container runs as shipped (production, run_service gives it an
+# API key and the tests send it); its rate limits are far above what a run sends, so the
+# fuzzer's cases reach the routes (401 and 429 are documented all the same).
 SERVICE_ENV = {
     "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
     "REPLICATE_API_TOKEN": "fuzz-placeholder-not-a-token",
     "REPLICATE_BASE_URL": "http://127.0.0.1:9",
     "REPLICATE_HTTP_TIMEOUT_SECONDS": "2",
+    "RATE_LIMIT_UPLOADS": "100000/minute",
+    "RATE_LIMIT_GENERATIONS": "100000/minute",
+    "RATE_LIMIT_COMPOSITIONS": "100000/minute",
 }
 # Tiny clips in the containers the service accepts, by the extension hooks.py maps to a
 # media type; made by the image's own FFmpeg.

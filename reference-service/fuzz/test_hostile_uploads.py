@@ -34,7 +34,10 @@ def multipart(name: bytes, payload: bytes, *, part_type: bytes = b"video/mp4") -
 
 
 def post(service: RunningService, body: bytes, content_type: str | None = None) -> httpx.Response:
-    headers = {"Content-Type": content_type or f"multipart/form-data; boundary={BOUNDARY}"}
+    headers = {
+        **service.headers,
+        "Content-Type": content_type or f"multipart/form-data; boundary={BOUNDARY}",
+    }
     return httpx.post(f"{service.url}{UPLOAD}", content=body, headers=headers, timeout=30)
 
 
@@ -54,7 +57,8 @@ def unchanged(service: RunningService) -> Any:
 
 
 def job_count(service: RunningService) -> int:
-    total: int = httpx.get(f"{service.url}/api/v1/jobs", timeout=10).json()["total"]
+    response = httpx.get(f"{service.url}/api/v1/jobs", headers=service.headers, timeout=10)
+    total: int = response.json()["total"]
     return total
 
 
@@ -106,6 +110,8 @@ def test_huge_declared_size_is_refused_before_the_body(
     try:
         connection.putrequest("POST", UPLOAD)
         connection.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
+        for name, value in service.headers.items():
+            connection.putheader(name, value)
         connection.putheader("Content-Length", str(10**15))
         connection.endheaders(f"--{BOUNDARY}\r\n".encode())
         answer = connection.getresponse()
@@ -127,7 +133,7 @@ def test_body_past_the_limit_without_a_declared_size(
     response = httpx.post(
         f"{service.url}{UPLOAD}",
         content=chunks(),
-        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        headers={**service.headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
         timeout=30,
     )
     assert_rejected(response, 413, "payload_too_large", documented)

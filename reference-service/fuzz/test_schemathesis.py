@@ -43,6 +43,10 @@ def schemathesis(service: RunningService, clips_dir: Path, seed: int, workdir: P
         REPLACED_CHECKS,
         "--no-color",
     ]
+    # The container's API key on every request; ignored_auth (in `all`) sends requests
+    # without it, and a wrong one, and expects the documented 401.
+    for name, value in service.headers.items():
+        command += ["--header", f"{name}: {value}"]
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": str(HERE / "hooks.py"),
@@ -84,7 +88,10 @@ def all_jobs(service: RunningService) -> list[dict[str, Any]]:
     jobs: list[dict[str, Any]] = []
     while True:
         page = httpx.get(
-            f"{service.url}/api/v1/jobs", params={"limit": 100, "offset": len(jobs)}, timeout=10
+            f"{service.url}/api/v1/jobs",
+            params={"limit": 100, "offset": len(jobs)},
+            headers=service.headers,
+            timeout=10,
         ).json()
         jobs += page["items"]
         if not page["items"] or len(jobs) >= page["total"]:
