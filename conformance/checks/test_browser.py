@@ -327,6 +327,11 @@ def advice(visits: list[Visit], base_url: str, api_prefix: str) -> str:
         return "serve index.html for every client route requested with Accept: text/html"
     if any(f"{base_url}{api_prefix}" not in line for line in failed):
         return "ship every file index.html references (rebuild the frontend into the image)"
+    if any(line.endswith(("-> 401", "-> 403")) for line in failed):
+        return (
+            "send the API key the SPA holds (sessionStorage, spa.browser_session_storage) as "
+            "`Authorization: Bearer <key>` on every API call"
+        )
     if failed:
         return "the app calls API routes the image does not serve: add them or fix the app"
     if any(seen.console_errors for seen in visits):

@@ -19,6 +19,7 @@ from conformance.checks.test_browser import (
     find_chromium,
     is_api_answer,
     screenshot_name,
+    session_storage_script,
     visit,
 )
 from conformance.tests import prereq
@@ -53,11 +54,29 @@ PAGES: dict[str, tuple[int, str, bytes]] = {
 }
 
 
+# Pages served under the reference's kind of policy: no inline script runs.
+CSP = "default-src 'self'; script-src 'self'"
+SIGNED_IN = (
+    "document.body.append(Object.assign(document.createElement('h1'), {textContent: "
+    "sessionStorage.getItem('ai-video.apiKey') === 'k-1' ? 'Jobs' : 'Sign in'}))"
+)
+PAGES.update(
+    {
+        "/signed-in": (200, "text/html", b'<body><script src="/signed-in.js"></script></body>'),
+        "/signed-in.js": (200, "text/javascript", SIGNED_IN.encode()),
+        "/csp-inline": (200, "text/html", page("document.title = 'ran'")),
+    }
+)
+UNDER_CSP = {"/signed-in", "/csp-inline"}
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, kind, data = PAGES.get(self.path, (404, "application/json", b'{"detail":"no"}'))
         self.send_response(status)
         self.send_header("Content-Type", kind)
+        if self.path in UNDER_CSP:
+            self.send_header("Content-Security-Policy", CSP)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -75,16 +94,22 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def context() -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     executable = prereq.chromium()
     sync_api = prereq.module(
         "playwright.sync_api", "pip install 'ai-video-conformance[browser]'", "browser"
     )
     with sync_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        ctx = browser.new_context()
-        yield ctx
-        browser.close()
+        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context()
+    yield ctx
+    ctx.close()
 
 
 def open_(context: Any, server: str, path: str, tmp_path: Path, api: str | None = None) -> Visit:
@@ -117,6 +142,22 @@ class TestVisit:
         assert strict.console_errors == []  # Chromium's own line is not counted twice
         assert open_(context, server, "/api-404", tmp_path, api="/api/").problems == []
 
+    def test_the_key_is_in_session_storage_before_the_page_runs(
+        self, browser, server, tmp_path
+    ) -> None:
+        plain, signed_in = browser.new_context(), browser.new_context()
+        signed_in.add_init_script(session_storage_script({"ai-video.apiKey": "k-1"}))
+        try:
+            assert open_(plain, server, "/signed-in", tmp_path).heading == "Sign in"
+            assert open_(signed_in, server, "/signed-in", tmp_path).problems == []
+        finally:
+            plain.close()
+            signed_in.close()
+
+    def test_a_csp_violation_is_a_console_error(self, context, server, tmp_path) -> None:
+        errors = open_(context, server, "/csp-inline", tmp_path).console_errors
+        assert len(errors) == 1 and "Content Security Policy" in errors[0], errors
+
     def test_a_page_that_does_not_render_the_view_fails(self, context, server, tmp_path) -> None:
         seen = open_(context, server, "/nowhere", tmp_path)
         assert not seen.rendered
@@ -145,6 +186,8 @@ def test_advice_names_the_most_basic_cause() -> None:
     assert "serve index.html" in advice([page_404, asset_404], BASE, "/api/")
     assert "ship every file" in advice([asset_404, api_404], BASE, "/api/")
     assert "API routes" in advice([api_404], BASE, "/api/")
+    api_401 = seen("/jobs", [f"GET {BASE}/api/v1/jobs -> 401"])
+    assert "send the API key the SPA holds" in advice([api_401, api_404], BASE, "/api/")
     assert "JavaScript errors" in advice([seen("/jobs", [], ["boom"])], BASE, "/api/")
 
 
