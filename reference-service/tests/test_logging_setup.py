@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +152,30 @@ def test_timestamp_matches_the_standard_formatter() -> None:
 def test_uvicorn_error_logger_is_renamed() -> None:
     record = logging.makeLogRecord({"msg": "Started", "levelname": "INFO", "name": "uvicorn.error"})
     assert " INFO uvicorn: Started" in _Formatter(LOG_FORMAT).format(record)
+
+
+def test_a_forked_child_gets_its_own_writer(logger: logging.Logger, tmp_path: Path) -> None:
+    # gunicorn forks its workers after the master configured logging: a worker's lines
+    # must still be written, once, and the master's queued lines not twice.
+    target = tmp_path / "log.txt"
+    with target.open("a", buffering=1) as stream:
+        handler = WriterThreadHandler(stream)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.info("parent before fork")
+        pid = os.fork()
+        if pid == 0:  # the child: log, flush, leave without running the parent's cleanup
+            try:
+                logger.info("child")
+                handler.flush()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        logger.info("parent after fork")
+        handler.flush()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sorted(target.read_text().splitlines()) == [
+        "child",
+        "parent after fork",
+        "parent before fork",
+    ]

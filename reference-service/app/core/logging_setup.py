@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from typing import TextIO
 
@@ -60,11 +62,22 @@ class WriterThreadHandler(logging.Handler):
         super().__init__()
         self.stream = stream
         self._pending: deque[str] = deque()
+        self._closed = False
+        self._start_writer()
+        # A forked child (gunicorn's workers) has no writer thread: it gets its own.
+        method = weakref.WeakMethod(self._after_fork_in_child)
+        os.register_at_fork(after_in_child=lambda: (m := method()) is not None and m())
+
+    def _start_writer(self) -> None:
         self._wake = threading.Event()
         self._written = threading.Condition()  # notified after every batch
-        self._closed = False
         self._writer = threading.Thread(target=self._write_forever, name="log-writer", daemon=True)
         self._writer.start()
+
+    def _after_fork_in_child(self) -> None:
+        self._pending.clear()  # the parent's lines: the parent writes them
+        if not self._closed:
+            self._start_writer()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -126,15 +139,6 @@ def configure_logging(level: str) -> None:
             old.close()  # a second call (tests): stop the first writer
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The format uses none of these, and the logging module would collect them for every
-    # record: the caller's file and line (a stack walk), thread, process and asyncio task.
-    # That is the logging documentation's own advice ("Optimization").
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-    if sys.version_info >= (3, 12):
-        logging.logAsyncioTasks = False
     # uvicorn's loggers carry no handlers of their own here (log_config=None),
     # so they propagate to the root handler above.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
