@@ -7,10 +7,12 @@
    socket errors). Target: no errors.
 2. Controls from the same image and the same entry point (`python -m app`'s uvicorn
    set-up, one process), only the ASGI app swapped (bench/load_controls.py, mounted
-   read-only): a bare ASGI app and a minimal FastAPI app answering /health, a Starlette
-   StaticFiles app serving the same asset. Targets: /health >= 0.9x minimal FastAPI,
-   the asset >= 0.9x StaticFiles. Targets and controls alternate (A B ... B A) in the same
-   run, so ratios compare like with like on a noisy machine.
+   read-only): a bare ASGI app and a minimal FastAPI app answering /health, the same
+   FastAPI app logging each request as the service does, a Starlette StaticFiles app
+   serving the same asset. Targets: /health >= 0.9x minimal FastAPI, the asset >= 0.9x
+   StaticFiles. Targets and controls alternate (A B ... B A) in the same run, so ratios
+   compare like with like on a noisy machine. --baseline IMAGE adds a second build's
+   service to the same rounds (before and after a change).
 3. Memory of the reference container under load (Docker stats API, sampled twice a second).
 4. Whether the service runs on uvloop and httptools (its process's memory map), and the
    start-up cost with and without them (docker run -> first 200 on /health).
@@ -144,6 +146,8 @@ def load_phase(fleet: Fleet, args: argparse.Namespace) -> tuple[list[Row], Servi
         "FastAPI + log": fleet.run("fastapi-logged", "fastapi", LOAD_REQUEST_LOG="service"),
         "StaticFiles": fleet.run("static", "static"),
     }
+    if args.baseline:
+        services["baseline"] = fleet.run("baseline", image=args.baseline)
     ref = services["reference"]
     for name, service in services.items():
         if name != "StaticFiles":
@@ -159,6 +163,9 @@ def load_phase(fleet: Fleet, args: argparse.Namespace) -> tuple[list[Row], Servi
         "asset static": Target("StaticFiles", asset),
         "root": Target("reference", "/"),
     }
+    if args.baseline:
+        targets["health baseline"] = Target("baseline", "/health")
+        targets["asset baseline"] = Target("baseline", asset)
     peaks = {name: PeakMemory(s.container) for name, s in services.items()}
     print(f"warm-up, then {args.rounds} rounds of {args.duration:.0f} s each", file=sys.stderr)
     for target in targets.values():
@@ -224,6 +231,16 @@ def load_phase(fleet: Fleet, args: argparse.Namespace) -> tuple[list[Row], Servi
             RATIO_TARGET,
         )
     )
+    if args.baseline:
+        for label, key in (("/health", "health"), ("asset", "asset")):
+            rows.append(
+                ratio_row(
+                    f"{label}: reference / the same from {args.baseline}",
+                    targets[key],
+                    targets[f"{key} baseline"],
+                    None,
+                )
+            )
     peak = peaks["reference"]
     rows.append(
         Row(
@@ -443,6 +460,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--uploads", type=positive(int), default=20)
     parser.add_argument("--startup-runs", type=positive(int), default=5)
+    parser.add_argument(
+        "--baseline",
+        metavar="IMAGE",
+        help="also load this image's service in the same rounds (e.g. the build before a change)",
+    )
     parser.add_argument("--skip-uploads", action="store_true")
     parser.add_argument("--skip-startup", action="store_true")
     args = parser.parse_args(argv)
@@ -452,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_as_interrupt():
             require_wrk()
             client = connect(args.image)
+            if args.baseline:
+                connect(args.baseline)
             timeout_s = healthcheck_timeout_s(client, args.image)
             # A key of this run's own: the job routes want one, production refuses to
             # start without API_KEYS, and uploads beyond the default rate limit would

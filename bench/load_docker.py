@@ -50,7 +50,9 @@ class Fleet:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     started: list[Any] = field(default_factory=list)
 
-    def run(self, name: str, control: str | None = None, **env: str) -> Service:
+    def run(
+        self, name: str, control: str | None = None, image: str | None = None, **env: str
+    ) -> Service:
         """Start the image (its own CMD, or `python -m load_controls <control>`) detached,
         its port published on 127.0.0.1 only."""
         options: dict[str, Any] = {}
@@ -65,7 +67,7 @@ class Fleet:
             options["healthcheck"] = {"test": ["NONE"]}
         env = {**self.environment, **env}
         container = self.client.containers.run(
-            self.image,
+            image or self.image,
             detach=True,
             name=f"bench-load-{name}-{self.run_id}",
             labels={LABEL: self.run_id},
