@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import random
 import secrets
+import shutil
 import signal
 import statistics
 import sys
@@ -235,28 +236,32 @@ def main() -> int:
     log(f"seed {seed} (repeat with --seed {seed})")
     rng = random.Random(seed)
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="suite-stress-") as tmp:
-        workdir = Path(tmp)
-        alone: dict[str, stress.Run] = {}
-        max_s = 45.0  # about one run, when no full run measured it
-        if args.runs:
-            new, runs = full_runs(args.image, args.runs, workdir)
-            rows += new
-            max_s = max(r.wall_s for r in runs)
-            alone[args.image] = runs[-1]
-        for sig, count in ((signal.SIGINT, args.sigint), (signal.SIGTERM, args.sigterm)):
-            if count:
-                rows += interruptions(args.image, sig, count, rng, max_s, workdir)
-        if args.daemon_faults:
-            restart = args.restart_command if args.daemon_restart else None
-            rows += daemon_faults(args.image, args.daemon_faults, rng, max_s, workdir, restart)
-        if args.pairs:
-            rows += pairs([args.image, args.other_image], args.pairs, workdir, alone)
-        if not args.no_xdist:
-            rows += xdist_row(args.image, workdir)
+    # Reports and logs of every run; kept when a target is missed, to see why.
+    workdir = Path(tempfile.mkdtemp(prefix="suite-stress-"))
+    alone: dict[str, stress.Run] = {}
+    max_s = 45.0  # about one run, when no full run measured it
+    if args.runs:
+        new, runs = full_runs(args.image, args.runs, workdir)
+        rows += new
+        max_s = max(r.wall_s for r in runs)
+        alone[args.image] = runs[-1]
+    for sig, count in ((signal.SIGINT, args.sigint), (signal.SIGTERM, args.sigterm)):
+        if count:
+            rows += interruptions(args.image, sig, count, rng, max_s, workdir)
+    if args.daemon_faults:
+        restart = args.restart_command if args.daemon_restart else None
+        rows += daemon_faults(args.image, args.daemon_faults, rng, max_s, workdir, restart)
+    if args.pairs:
+        rows += pairs([args.image, args.other_image], args.pairs, workdir, alone)
+    if not args.no_xdist:
+        rows += xdist_row(args.image, workdir)
     print(f"seed {seed}")
     print(table(rows))
-    return 0 if all(row[3] for row in rows) else 1
+    if all(row[3] for row in rows):
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 0
+    log(f"the runs' reports and output are in {workdir}")
+    return 1
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
+from conformance.docker_exec import complete_output
 from conformance.probes.errors import FactError
 from conformance.probes.filesystem import ImageFilesystem
 from conformance.probes.process import listening_ports
@@ -143,7 +144,7 @@ class Started:
 
     @property
     def container(self) -> Container:
-        return self.handle.get_wrapped_container()
+        return complete_output(self.handle.get_wrapped_container())
 
     @property
     def base_url(self) -> str:

@@ -99,6 +99,14 @@ class Run:
     def statuses(self) -> dict[str, str]:
         return {c["id"]: c["status"] for c in (self.report or {}).get("checks", [])}
 
+    def problems(self) -> dict[str, str]:
+        """Each check that did not pass: its status and the first lines of its message."""
+        return {
+            c["id"]: f"{c['status']}: {' '.join((c['message'] or '').split())[:600]}"
+            for c in (self.report or {}).get("checks", [])
+            if c["status"] not in ("passed", "waived")
+        }
+
     @property
     def tracebacks(self) -> int:
         """Tracebacks in the output, but for a signal that came while pytest itself was
@@ -232,8 +240,7 @@ def consecutive(
             f"{run.wall_s:.1f} s, left {left}"
         )
         if not run.green:
-            bad = {k: v for k, v in run.statuses.items() if v not in ("passed", "waived")}
-            progress(f"  not green: {bad or run.tail(1500)}")
+            progress(f"  not green: {run.problems() or run.tail(1500)}")
         runs.append(run)
     return runs
 
@@ -459,6 +466,8 @@ def concurrent(
             f"{image} together: exit {run.returncode}, green {run.green}, {run.wall_s:.1f} s, "
             f"differs from alone: {diff or 'nothing'}, left {result.left[image]}"
         )
+        for check_id in diff:
+            progress(f"  {check_id}: {run.problems().get(check_id)}")
     return result
 
 

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -436,3 +437,36 @@ def test_a_lost_connection_is_told_from_an_answer_of_the_daemon() -> None:
             raise RuntimeError("could not read the container") from None
     except RuntimeError as wrapped:
         assert connection_error(wrapped) is refused
+
+
+def test_exec_frames_are_read_whole_whatever_the_reads_return() -> None:
+    """Docker's multiplexed exec stream, read through the response's buffer: payloads
+    split across reads, both streams, a stream the probes do not read, a cut-off end."""
+    import io
+
+    from conformance.docker_exec import read_frames
+
+    def frame(stream: int, payload: bytes) -> bytes:
+        return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+    class Trickle(io.RawIOBase):  # at most 3 bytes per read, as a slow socket may give
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            chunk, self.data = self.data[:3], self.data[3:]
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    body = frame(1, b"V..... libx264\n") + frame(2, b"warning\n") + frame(3, b"x")
+    body += frame(1, b"A..... aac\n")
+    assert read_frames(io.BufferedReader(Trickle(body))) == (
+        b"V..... libx264\nA..... aac\n",
+        b"warning\n",
+    )
+    assert read_frames(io.BytesIO(b"")) == (None, None)
+    cut = frame(1, b"complete\n") + frame(1, b"never finished")[:-3]
+    assert read_frames(io.BytesIO(cut)) == (b"complete\nnever finis", None)
