@@ -406,7 +406,10 @@ def daemon_fault(
         how = "daemon restarted"
         child = SuiteProcess(image, workdir)
         had_containers = wait(child)
-        subprocess.run(["bash", "-c", restart_command], cwd=REPO, check=False)
+        # Its own session: the daemon it starts must not get this terminal's Ctrl-C.
+        subprocess.run(
+            ["bash", "-c", restart_command], cwd=REPO, check=False, start_new_session=True
+        )
         run = child.finish(timeout_s=300)
         client = docker.from_env()
     before = leftovers_of(client, run.pid)
