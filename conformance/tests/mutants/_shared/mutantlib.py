@@ -41,11 +41,21 @@ def patch_http(handler: Handler) -> None:
     fastapi.FastAPI.__call__ = __call__  # type: ignore[method-assign]
 
 
+def app_headers() -> dict[str, str]:
+    """The headers the app adds to every answer (its security headers): an answer a
+    mutant makes up differs from the app's own only in the mutant's one fault."""
+    try:
+        from app.security.headers import SECURITY_HEADERS
+    except ImportError:  # an app without them
+        return {}
+    return dict(SECURITY_HEADERS)
+
+
 async def respond(
     send: Send, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
 ) -> None:
     raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    raw += [(k.encode(), v.encode()) for k, v in {**app_headers(), **(headers or {})}.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
