@@ -372,10 +372,16 @@ def sweep_stale(client: docker.DockerClient) -> list[str]:
             continue
         if labels.get(LABEL_KEEP) == "1":
             continue  # kept on purpose: the user removes them
-        with contextlib.suppress(docker.errors.APIError):
+        try:
             # v: the anonymous volumes of an image's VOLUME carry no label to sweep by
             client.api.remove_container(info["Id"], force=True, v=True)
-            removed.append(info["Id"][:12])
+        except docker.errors.NotFound:
+            continue  # another session's sweep removed it first
+        except docker.errors.APIError as error:
+            # 409 "removal already in progress": another session's sweep has it.
+            if error.status_code != 409:
+                continue
+        removed.append(info["Id"][:12])
     return removed
 
 
