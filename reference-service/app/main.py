@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health, jobs_api, ping
+from app.api.main import api_router
+from app.api.routes import health
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
 from app.jobs.files import JobFiles
@@ -90,7 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["Content-Range", "Accept-Ranges", "Content-Length"],
         )
-    app.include_router(ping.router, prefix="/api/v1")
-    app.include_router(jobs_api.router, prefix="/api/v1")
+    app.include_router(api_router, prefix="/api/v1")
     mount_spa(app, settings.static_dir, settings.enable_static_files)
     return app

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.api.jobs_api import MAX_OFFSET
+from app.api.routes.jobs import MAX_OFFSET
 from app.jobs.models import Job, JobKind
 from app.jobs.store import SqliteJobStore
 from tests.conftest import Api

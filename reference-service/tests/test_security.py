@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
 
-from app.api import jobs_api
+from app.api.routes import generations, jobs, videos
 from app.core.config import Settings, describe_validation_error
 from app.main import create_app
 from app.security.api_keys import ApiKeyDigests
@@ -215,8 +215,13 @@ def test_every_api_route_but_ping_needs_a_key(make_settings: Callable[..., Setti
     }
     listed = {(method, re.sub(r"/0{32}", "/{job_id}", path)) for method, path, _ in PROTECTED}
     assert served == listed | {("GET", "/api/v1/ping")}
-    # The job router's routes all depend on authenticate, a route added later included.
-    routes = [route for route in jobs_api.router.routes if isinstance(route, APIRoute)]
+    # The job routers' routes all depend on authenticate, a route added later included.
+    routes = [
+        route
+        for module in (videos, generations, jobs)
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+    ]
     assert routes and all(_is_protected(route) for route in routes)
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
+
+from app.api.schemas import error_responses
+from app.security.auth import authenticate
 
 
 class ResourceRoute(APIRoute):
@@ -35,3 +38,20 @@ def share_allowed_methods(router: APIRouter) -> None:
     for route in router.routes:
         if isinstance(route, ResourceRoute):
             route.resource_methods = frozenset(by_path[route.path])
+
+
+def job_router() -> APIRouter:
+    """A router for one job resource (videos, generations, jobs).
+
+    Every route needs an API key when authentication is on (401), takes a parameter or a
+    body (422, in ErrorOut's shape like every error here) and the job store (503 when it
+    could not be opened). The key is checked before anything else. The operation IDs are
+    the function names, which the routes' OpenAPI links refer to.
+    """
+    return APIRouter(
+        tags=["jobs"],
+        route_class=ResourceRoute,
+        dependencies=[Depends(authenticate)],
+        responses=error_responses(401, 422, 503),
+        generate_unique_id_function=lambda route: route.name,
+    )
