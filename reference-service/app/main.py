@@ -14,12 +14,12 @@ from app.api.main import api_router
 from app.api.routes import health
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
-from app.jobs.files import JobFiles
 from app.jobs.handlers import JobHandlers
-from app.jobs.job_queue import InProcessQueue
+from app.jobs.queue import InProcessQueue
 from app.jobs.store import SqliteJobStore
 from app.jobs.worker import Worker
 from app.security.install import install_security
+from app.storage import LocalJobFiles
 from app.web.spa import mount_spa
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_directories(settings)
-        files = JobFiles(settings.temp_dir, settings.upload_dir)
+        files = LocalJobFiles(settings.temp_dir, settings.upload_dir)
         generator = None
         if settings.replicate_configured:
             # The Replicate client (and httpx) load only when configured: a tenth of

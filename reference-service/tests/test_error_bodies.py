@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from app.jobs.files import JobFiles
 from app.jobs.handlers import JobHandlers
 from app.main import create_app
 from app.services.ffmpeg_runner import MediaToolError, run_tool
+from app.storage import LocalJobFiles
 from tests.conftest import Api
 from tests.fake_replicate import FakeReplicateServer
 
@@ -141,7 +141,7 @@ def test_ffmpeg_failure_reason_keeps_stderr_for_the_log(
         asyncio.run(run_tool(["ffprobe", "-v", "error", str(missing)], 10))
     assert str(missing) in str(caught.value)  # what the old error bodies leaked
     settings = make_settings()
-    files = JobFiles(settings.temp_dir, settings.upload_dir)
+    files = LocalJobFiles(settings.temp_dir, settings.upload_dir)
     handlers = JobHandlers(settings, files, generator=None)
     failed = handlers._ffmpeg_failed(caught.value)
     assert str(missing) not in str(failed) and ".part" not in str(failed)

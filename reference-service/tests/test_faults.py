@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from app.jobs.files import JobFiles
 from app.jobs.handlers import JobHandlers
 from app.jobs.models import Job, JobKind
 from app.jobs.store import SqliteJobStore
 from app.jobs.worker import DISK_FULL
 from app.services.pipeline import Outputs
+from app.storage import LocalJobFiles
 from tests.conftest import Api
 from tests.media import make_clip
 
@@ -141,11 +141,11 @@ def test_disk_full_while_ffmpeg_writes_is_a_plain_failure(
     api: Api, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # /dev/full answers every write with ENOSPC: a real FFmpeg meets a real full disk.
-    def into_a_full_disk(files: JobFiles, job_id: str) -> Outputs:
+    def into_a_full_disk(files: LocalJobFiles, job_id: str) -> Outputs:
         (files.results(job_id)).mkdir(parents=True, exist_ok=True)
         return Outputs(Path("/dev/full"), files.results(job_id) / "thumbnail.part.jpg")
 
-    monkeypatch.setattr(JobFiles, "partial_outputs", into_a_full_disk)
+    monkeypatch.setattr(LocalJobFiles, "partial_outputs", into_a_full_disk)
     job = api.wait(api.upload(clips["mp4"]).json()["id"])
     assert job["status"] == "failed"
     assert job["error"] == DISK_FULL

@@ -8,9 +8,9 @@ from fastapi import Depends, Request
 
 from app.core.config import Settings
 from app.core.errors import ApiError
-from app.jobs.files import JOB_ID_RE, JobFiles
 from app.jobs.models import Job, JobKind, JobStatus
 from app.jobs.worker import Worker
+from app.storage import JOB_ID_RE, JobFiles
 
 
 class Services:

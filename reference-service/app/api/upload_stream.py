@@ -13,7 +13,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.core.errors import ApiError
-from app.jobs.files import INCOMING_PREFIX
+from app.storage import INCOMING_PREFIX
 
 FIELD = "file"
 # Multipart framing around the file: boundaries and part headers.

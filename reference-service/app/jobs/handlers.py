@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
-from app.jobs.files import JobFiles
 from app.jobs.models import Job, JobKind
 from app.jobs.worker import DISK_FULL, Handler, JobFailed
 from app.services.ffmpeg_runner import MediaToolError, MediaToolTimeout
 from app.services.generation_error import GenerationError
 from app.services.pipeline import Outputs, compose, cut_short, normalize, thumbnail
 from app.services.probe import MediaInfo, MediaRejected, inspect_video
+from app.storage import JobFiles
 
 if TYPE_CHECKING:
     from app.services.generation import ReplicateGenerator

@@ -9,10 +9,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.jobs.files import JobFiles
-from app.jobs.job_queue import JobQueue
 from app.jobs.models import Job, JobKind, JobStatus
+from app.jobs.queue import JobQueue
 from app.jobs.store import JobStore
+from app.storage import JobFiles
 
 logger = logging.getLogger(__name__)
 

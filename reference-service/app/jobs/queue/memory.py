@@ -1,18 +1,8 @@
-"""How job ids reach the worker. In-process by default; the interface is what a Redis-fed
-queue (REDIS_URL, separate worker containers) would implement."""
+"""The embedded job queue: an asyncio queue inside the service's process."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
-
-
-class JobQueue(Protocol):
-    async def put(self, job_id: str) -> None: ...
-
-    async def get(self) -> str: ...
-
-    def depth(self) -> int: ...
 
 
 class InProcessQueue:

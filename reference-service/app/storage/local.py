@@ -1,4 +1,4 @@
-"""Where a job's files live.
+"""A job's files on local disk.
 
 - scratch: `<TEMP_DIR>/<job id>/` (the upload itself, downloads); removed when the job ends.
 - results: `<UPLOAD_DIR>/jobs/<job id>/video.mp4` and `thumbnail.jpg`; written under
@@ -7,19 +7,19 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.services.pipeline import Outputs
+from app.storage.base import JOB_ID_RE
 
-JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+# Uploads being received (app.api.upload_stream) are written to TEMP_DIR under this prefix.
 INCOMING_PREFIX = "incoming-"
 
 
 @dataclass(frozen=True)
-class JobFiles:
+class LocalJobFiles:
     temp_root: Path
     upload_root: Path
 

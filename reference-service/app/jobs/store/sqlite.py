@@ -1,5 +1,4 @@
-"""Where jobs are kept. SQLite in the uploads volume by default; the interface is what a
-Postgres-backed store (DATABASE_URL) would implement."""
+"""The embedded job store: SQLite in the uploads volume."""
 
 from __future__ import annotations
 
@@ -8,26 +7,9 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from app.jobs.models import Job, JobKind, JobStatus, utc_now
-
-
-class JobStore(Protocol):
-    async def add(self, job: Job) -> None: ...
-
-    async def get(self, job_id: str) -> Job | None: ...
-
-    async def page(self, limit: int, offset: int) -> tuple[list[Job], int]: ...
-
-    async def update(self, job_id: str, **changes: Any) -> Job | None: ...
-
-    async def remove(self, job_id: str) -> None: ...
-
-    async def fail_unfinished(self, reason: str) -> int: ...
-
-    async def close(self) -> None: ...
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
