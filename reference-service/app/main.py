@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,14 +11,17 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.main import api_router
 from app.api.routes import health
+from app.backends import (
+    STORE_OPEN_ERRORS,
+    build_job_files,
+    build_job_queue,
+    build_job_store,
+)
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
 from app.jobs.handlers import JobHandlers
-from app.jobs.queue import InProcessQueue
-from app.jobs.store import SqliteJobStore
 from app.jobs.worker import Worker
 from app.security.install import install_security
-from app.storage import LocalJobFiles
 from app.web.spa import mount_spa
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_directories(settings)
-        files = LocalJobFiles(settings.temp_dir, settings.upload_dir)
+        files = build_job_files(settings)
         generator = None
         if settings.replicate_configured:
             # The Replicate client (and httpx) load only when configured: a tenth of
@@ -51,15 +53,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         handlers = JobHandlers(settings, files, generator)
         app.state.files = files
         try:
-            store = SqliteJobStore(settings.jobs_db_path)
-        except (OSError, sqlite3.Error) as exc:
+            store = build_job_store(settings)
+        except STORE_OPEN_ERRORS as exc:
             # Serve health and the SPA anyway; job routes answer 503 and
             # /health/detailed shows the upload dir as not writable.
             logger.warning("job store unavailable at %s: %s", settings.jobs_db_path, exc)
             yield
             return
         worker = Worker(
-            store, InProcessQueue(), files, handlers.table(), settings.worker_concurrency
+            store,
+            build_job_queue(settings),
+            files,
+            handlers.table(),
+            settings.worker_concurrency,
         )
         app.state.worker = worker
         await worker.start()
