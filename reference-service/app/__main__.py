@@ -47,7 +47,7 @@ def main() -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_health_probes)
     from app.main import create_app  # after logging, so import-time messages are formatted
 
     config = uvicorn.Config(

@@ -85,6 +85,24 @@ def test_clean_start_traffic_and_sigterm(live_service: Callable[..., LiveService
     assert err == ""
 
 
+@pytest.mark.parametrize("probes_logged", [False, True])
+def test_successful_health_probes_are_not_logged_unless_asked(
+    live_service: Callable[..., LiveService], probes_logged: bool
+) -> None:
+    """The runtime's probes would fill the log; every other request, and a probe that
+    does not answer 2xx, still gets its access line (LOG_HEALTH_PROBES=true: all do)."""
+    service = live_service(LOG_HEALTH_PROBES=str(probes_logged).lower())
+    for method, path in [("GET", "/health"), ("POST", "/health"), ("GET", "/health/detailed"),
+                         ("GET", "/api/v1/ping")]:  # fmt: skip
+        httpx.request(method, service.url + path, timeout=10)
+    code, out, _ = service.stop()
+    assert code == 0
+    assert ('"GET /health HTTP/1.1" 200' in out) is probes_logged, out
+    assert '"POST /health HTTP/1.1" 405' in out
+    assert '"GET /health/detailed HTTP/1.1" 200' in out
+    assert '"GET /api/v1/ping HTTP/1.1" 200' in out
+
+
 def test_log_level_is_honoured(live_service: Callable[..., LiveService]) -> None:
     service = live_service(LOG_LEVEL="WARNING")
     httpx.get(service.url + "/health", timeout=5)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     app_env: str = "production"
     log_level: str = "INFO"
+    # The access line of each successful GET/HEAD /health: off, since the runtime's
+    # probes (Docker's HEALTHCHECK, ECS, a load balancer) would fill the log with them.
+    log_health_probes: bool = False
     api_title: str = "AI Video Generation Pipeline"
     api_version: str = "0.1.0"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -130,7 +130,41 @@ class WriterThreadHandler(logging.Handler):
             pass  # stdout gone (a closed pipe at shutdown): nowhere left to say so
 
 
-def configure_logging(level: str) -> None:
+class HealthProbeFilter(logging.Filter):
+    """Drops uvicorn's access line for a successful GET or HEAD of the liveness path.
+
+    Every runtime probe (Docker's HEALTHCHECK, ECS, a load balancer) asks that path every
+    few seconds; those lines say nothing a failing probe wouldn't, and each costs the
+    event loop about as much as the /health answer itself. Failures (any other status)
+    and every other path are still logged.
+    """
+
+    def __init__(self, path: str = "/health") -> None:
+        super().__init__()
+        self.path = path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: args = (client, method, path with query, http version, status)
+        args = record.args
+        if not (isinstance(args, tuple) and len(args) == 5):
+            return True
+        _, method, path, _, status = args
+        probe = path == self.path and method in ("GET", "HEAD")
+        return not (probe and isinstance(status, int) and 200 <= status < 300)
+
+
+def _record_only_what_the_format_uses() -> None:
+    # A LogRecord looks up its thread, process and asyncio task names unless told not to;
+    # LOG_FORMAT prints none of them, and the access log makes a record per request.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
+        logging.logAsyncioTasks = False
+
+
+def configure_logging(level: str, health_probes: bool = False) -> None:
+    _record_only_what_the_format_uses()
     handler = WriterThreadHandler(sys.stdout)
     handler.setFormatter(_Formatter(LOG_FORMAT))
     root = logging.getLogger()
@@ -146,3 +180,8 @@ def configure_logging(level: str) -> None:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(level)
+    access = logging.getLogger("uvicorn.access")
+    for old_filter in [f for f in access.filters if isinstance(f, HealthProbeFilter)]:
+        access.removeFilter(old_filter)
+    if not health_probes:
+        access.addFilter(HealthProbeFilter())
