@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
         import app.main
 
         if os.environ.get("LOAD_REQUEST_LOG") != "service":
-            entry.configure_logging = lambda level: None  # type: ignore[assignment]
+            entry.configure_logging = lambda *args: None  # type: ignore[assignment]
 
         control = CONTROLS[argv[0]]
         app.main.create_app = lambda settings=None: control()  # type: ignore[assignment]
