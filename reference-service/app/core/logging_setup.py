@@ -154,8 +154,11 @@ class HealthProbeFilter(logging.Filter):
 
 
 def _record_only_what_the_format_uses() -> None:
-    # A LogRecord looks up its thread, process and asyncio task names unless told not to;
-    # LOG_FORMAT prints none of them, and the access log makes a record per request.
+    # A LogRecord looks up its caller's file, line and function (a walk up the stack) and
+    # its thread, process and asyncio task names unless told not to (the logging HOWTO's
+    # "Optimization"); LOG_FORMAT prints none of them, and the access log makes a record
+    # per request, even for a probe whose line the filter then drops.
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
