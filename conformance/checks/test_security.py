@@ -77,6 +77,9 @@ def auth_problems(base_url: str, contract: Profile) -> tuple[list[str], int]:
                 sent += 1
                 if response.status_code != 401 or not _is_json(response):
                     problems.append(f"{entry} {label} → {_answer(response)}")
+                elif not response.headers.get("www-authenticate", "").strip():
+                    # RFC 9110 §11.6.1: a 401 carries at least one challenge.
+                    problems.append(f"{entry} {label} → 401 without WWW-Authenticate")
             response = _request(client, entry, bearer(sec.api_key))
             sent += 1
             if response.status_code in REFUSED:
@@ -100,12 +103,13 @@ def test_api_needs_a_key(app: Started, contract: Profile, check: Check) -> None:
         else f"{len(sec.protected_routes)} protected routes 401 JSON without a key and with "
         f"a revoked one, open with the key; {len(sec.public_routes)} public routes open "
         f"({sent} requests)",
-        f"401 with a JSON body for each of security.protected_routes without "
+        f"401 with a JSON body and a WWW-Authenticate challenge for each of "
+        f"security.protected_routes without "
         f"`Authorization: Bearer <key>` or with a key not in {sec.api_keys_env}; neither "
         "401 nor 403 with the configured key; security.public_routes open without one",
         f"check `Authorization: Bearer <key>` against the keys in {sec.api_keys_env} (in "
         "constant time) on every API route but the public ones, and answer 401 with a JSON "
-        "error when it is missing or unknown",
+        "error and `WWW-Authenticate: Bearer` when it is missing or unknown",
     )
 
 
