@@ -51,6 +51,13 @@ def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def spa(make_settings: Callable[..., Settings], dist: Path) -> Iterator[TestClient]:
+    """The app serving a built SPA: the `dist` fixture of the test's own module."""
+    with TestClient(create_app(make_settings(static_dir=dist))) as test_client:
+        yield test_client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,6 @@ def dist(tmp_path: Path) -> Path:
     (root / "favicon.ico").write_bytes(b"\x00\x00\x01\x00")
     (tmp_path / "secret.txt").write_text("outside the bundle")
     return root
-
-
-@pytest.fixture
-def spa(make_settings: Callable[..., Settings], dist: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(static_dir=dist))) as client:
-        yield client
 
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

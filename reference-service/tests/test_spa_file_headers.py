@@ -3,15 +3,12 @@ work, and a file that vanishes after it was found is a 404."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.config import Settings
-from app.main import create_app
 from app.web import spa as spa_module
 
 BODY = "console.log('a bundle of some length');\n" * 20
@@ -27,12 +24,6 @@ def dist(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def client(make_settings: Callable[..., Settings], dist: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(static_dir=dist))) as test_client:
-        yield test_client
-
-
 @pytest.mark.parametrize(
     ("url", "name"),
     [
@@ -41,9 +32,9 @@ def client(make_settings: Callable[..., Settings], dist: Path) -> Iterator[TestC
         ("/", "index.html"),
     ],
 )
-def test_headers_describe_the_file(client: TestClient, dist: Path, url: str, name: str) -> None:
+def test_headers_describe_the_file(spa: TestClient, dist: Path, url: str, name: str) -> None:
     file = dist / name
-    answer = client.get(url, headers={"Accept": "text/html"})
+    answer = spa.get(url, headers={"Accept": "text/html"})
     assert answer.status_code == 200
     assert answer.content == file.read_bytes()
     assert answer.headers["content-length"] == str(file.stat().st_size)
@@ -52,21 +43,21 @@ def test_headers_describe_the_file(client: TestClient, dist: Path, url: str, nam
     assert answer.headers["accept-ranges"] == "bytes"
 
 
-def test_range_request(client: TestClient) -> None:
-    part = client.get("/assets/index-Bx8e3Kq_.js", headers={"Range": "bytes=0-9"})
+def test_range_request(spa: TestClient) -> None:
+    part = spa.get("/assets/index-Bx8e3Kq_.js", headers={"Range": "bytes=0-9"})
     assert part.status_code == 206
     assert part.content == BODY.encode()[:10]
 
 
-def test_head_has_the_length_and_no_body(client: TestClient, dist: Path) -> None:
-    answer = client.head("/assets/index-Bx8e3Kq_.js")
+def test_head_has_the_length_and_no_body(spa: TestClient, dist: Path) -> None:
+    answer = spa.head("/assets/index-Bx8e3Kq_.js")
     assert answer.status_code == 200
     assert answer.headers["content-length"] == str(len(BODY.encode()))
     assert answer.content == b""
 
 
 def test_a_file_gone_after_it_was_found_is_404(
-    client: TestClient, dist: Path, monkeypatch: pytest.MonkeyPatch
+    spa: TestClient, dist: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     found = spa_module.resolve_inside
 
@@ -77,6 +68,6 @@ def test_a_file_gone_after_it_was_found_is_404(
         return file
 
     monkeypatch.setattr(spa_module, "resolve_inside", found_then_deleted)
-    answer = client.get("/assets/index-Bx8e3Kq_.js")
+    answer = spa.get("/assets/index-Bx8e3Kq_.js")
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
