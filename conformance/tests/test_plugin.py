@@ -470,3 +470,36 @@ def test_exec_frames_are_read_whole_whatever_the_reads_return() -> None:
     assert read_frames(io.BytesIO(b"")) == (None, None)
     cut = frame(1, b"complete\n") + frame(1, b"never finished")[:-3]
     assert read_frames(io.BytesIO(cut)) == (b"complete\nnever finis", None)
+
+
+def test_the_sweep_counts_a_removal_another_session_has_in_progress() -> None:
+    """Dead sessions' containers: one removed here, one whose removal another session's
+    sweep has in progress (409: counted, it is going), one that sweep removed first and
+    one the engine refused (neither counted)."""
+    import socket
+    from types import SimpleNamespace
+
+    import docker
+
+    from conformance.container import LABEL_HOST, LABEL_PID, LABEL_SESSION, sweep_stale
+
+    def refusal(status: int) -> docker.errors.APIError:
+        return docker.errors.APIError("refused", response=SimpleNamespace(status_code=status))
+
+    outcomes: dict[str, Exception | None] = {
+        "a" * 64: None,
+        "b" * 64: refusal(409),
+        "c" * 64: docker.errors.NotFound("no such container"),
+        "d" * 64: refusal(500),
+    }
+    dead = {LABEL_SESSION: "s", LABEL_HOST: socket.gethostname(), LABEL_PID: "0"}
+
+    class Api:
+        def containers(self, **_: Any) -> list[dict[str, Any]]:
+            return [{"Id": cid, "Labels": dead} for cid in outcomes]
+
+        def remove_container(self, cid: str, **_: Any) -> None:
+            if (error := outcomes[cid]) is not None:
+                raise error
+
+    assert sweep_stale(SimpleNamespace(api=Api())) == ["a" * 12, "b" * 12]
