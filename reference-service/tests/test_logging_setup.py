@@ -179,3 +179,19 @@ def test_a_forked_child_gets_its_own_writer(logger: logging.Logger, tmp_path: Pa
         "parent after fork",
         "parent before fork",
     ]
+
+
+def test_the_probe_filter_drops_only_a_successful_probe_of_the_liveness_path() -> None:
+    """Shaped as uvicorn's access records: (client, method, path, http version, status)."""
+
+    def record(*args: object) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.access", logging.INFO, "", 0, "%s", args, None)
+
+    probes = logging_setup.HealthProbeFilter()
+    assert not probes.filter(record("1.2.3.4:5", "GET", "/health", "1.1", 200))
+    assert not probes.filter(record("1.2.3.4:5", "HEAD", "/health", "1.1", 204))
+    assert probes.filter(record("1.2.3.4:5", "GET", "/health", "1.1", 500))
+    assert probes.filter(record("1.2.3.4:5", "POST", "/health", "1.1", 200))
+    assert probes.filter(record("1.2.3.4:5", "GET", "/health/detailed", "1.1", 200))
+    assert probes.filter(record("1.2.3.4:5", "GET", "/health?x=1", "1.1", 200))
+    assert probes.filter(record("a message with other arguments"))
