@@ -17,6 +17,9 @@ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
   command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+  # the full stack's store and queue tests run real servers
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then

@@ -59,8 +59,15 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=8000, ge=1, le=65535)
 
+    # The full stack (docs/service.md): each server setting replaces an embedded default.
+    # DATABASE_URL (postgresql://...): jobs in Postgres instead of SQLite in the uploads dir.
     database_url: str | None = None
+    # REDIS_URL (redis://...): jobs go on an arq queue in Redis and run in worker
+    # containers (`python -m app.worker`), not in the API's own process.
     redis_url: str | None = None
+    queue_name: str = "ai-video:jobs"
+    # How often a job is started before it ends `failed` (a worker killed mid-job counts).
+    job_max_tries: int = Field(default=3, ge=1)
     replicate_api_token: SecretStr | None = None
     replicate_model: str = "minimax/video-01"
     replicate_base_url: str = "https://api.replicate.com"
@@ -70,7 +77,11 @@ class Settings(BaseSettings):
     aws_access_key_id: str | None = None
     aws_secret_access_key: SecretStr | None = None
     aws_region: str | None = None
+    # S3_BUCKET: results and thumbnails in S3 (credentials and endpoint from the standard
+    # AWS chain only: env, profile, task role) instead of the uploads dir.
     s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_url_expiry_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
 
     enable_static_files: bool = True
     static_dir: Path = SERVICE_ROOT / "frontend" / "dist"
@@ -160,6 +171,11 @@ class Settings(BaseSettings):
     @property
     def s3_configured(self) -> bool:
         return bool(self.s3_bucket)
+
+    @property
+    def jobs_run_elsewhere(self) -> bool:
+        """With a queue server, worker containers run the jobs; the API only queues them."""
+        return self.redis_url is not None
 
     @property
     def jobs_db_path(self) -> Path:
