@@ -1,41 +1,22 @@
-"""Runs queued jobs outside the request path, a bounded number at a time."""
+"""The embedded way jobs run: consumers in the service's own process take job ids from
+the in-process queue, a bounded number at a time (app.worker is the other way)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.jobs.models import Job, JobKind, JobStatus
 from app.jobs.queue import JobQueue
+from app.jobs.runner import DISK_FULL, INTERNAL_ERROR, Handler, JobFailed, JobRunner
 from app.jobs.store import JobStore
 from app.storage import JobFiles
 
+# The handlers and tests import these from here too.
+__all__ = ["DISK_FULL", "INTERNAL_ERROR", "Handler", "JobFailed", "Worker"]
+
 logger = logging.getLogger(__name__)
-
-INTERNAL_ERROR = "internal error while processing the job; the service log has the details"
-DISK_FULL = "the server ran out of disk space while processing the job; try again later"
-
-Handler = Callable[[Job], Awaitable[dict[str, Any]]]
-
-
-class JobFailed(Exception):
-    """A job could not be done; the message (one line) becomes the job's `error`.
-
-    The message is shown to clients, so it names no server paths and quotes no tool
-    output; `diagnostic` carries those, for the log only.
-    """
-
-    def __init__(
-        self, reason: str, *, client_fault: bool = False, diagnostic: str | None = None
-    ) -> None:
-        super().__init__(reason)
-        # Bad input the client sent is routine (INFO); anything else is a fault (WARNING).
-        self.client_fault = client_fault
-        self.diagnostic = diagnostic
 
 
 class Worker:
@@ -50,7 +31,7 @@ class Worker:
         self.store = store
         self.queue = queue
         self.files = files
-        self.handlers = handlers
+        self.runner = JobRunner(store, files, handlers)
         self.concurrency = concurrency
         self._consumers: list[asyncio.Task[None]] = []
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -82,7 +63,7 @@ class Worker:
             task.cancel()
             await asyncio.wait({task})
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
         alive = sum(1 for task in self._consumers if not task.done())
         return {
             "ok": alive == self.concurrency,
@@ -110,40 +91,10 @@ class Worker:
             finally:
                 self._running.pop(job_id, None)
 
-    async def _run_handler(self, job: Job) -> dict[str, Any]:
-        try:
-            return await self.handlers[job.kind](job)
-        except OSError as exc:
-            # A full disk is an operating condition with a plain answer, not a crash.
-            if exc.errno != errno.ENOSPC:
-                raise
-            raise JobFailed(DISK_FULL, diagnostic=f"{type(exc).__name__}: {exc}") from None
-
     async def _process(self, job: Job) -> None:
-        await self.store.update(job.id, status=JobStatus.PROCESSING)
         try:
-            result = await self._run_handler(job)
+            await self.runner.process(job)
         except asyncio.CancelledError:
+            # Cancelled by request or by shutdown: nothing of it is kept.
             self.files.remove_all(job.id)
             raise
-        except JobFailed as exc:
-            self.files.remove_all(job.id)
-            level = logging.INFO if exc.client_fault else logging.WARNING
-            logger.log(
-                level,
-                "job %s (%s) failed: %s",
-                job.id,
-                job.kind.value,
-                f"{exc} ({exc.diagnostic})" if exc.diagnostic else exc,
-            )
-            await self.store.update(job.id, status=JobStatus.FAILED, error=str(exc))
-        except Exception:
-            self.files.remove_all(job.id)
-            logger.exception("job %s (%s) crashed", job.id, job.kind.value)
-            await self.store.update(job.id, status=JobStatus.FAILED, error=INTERNAL_ERROR)
-        else:
-            await self.store.update(job.id, status=JobStatus.SUCCEEDED, result=result)
-            logger.info("job %s (%s) succeeded", job.id, job.kind.value)
-        finally:
-            with contextlib.suppress(OSError):
-                self.files.remove_scratch(job.id)
