@@ -12,10 +12,8 @@ import sys  # noqa: E402
 from collections.abc import Generator  # noqa: E402
 
 import uvicorn  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
-from pydantic_settings import SettingsError  # noqa: E402
 
-from app.core.config import Settings, describe_validation_error  # noqa: E402
+from app.core.config import load_settings  # noqa: E402
 from app.core.logging_setup import configure_logging  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
@@ -38,13 +36,9 @@ class Server(uvicorn.Server):
 
 
 def main() -> int:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"configuration error: {describe_validation_error(exc)}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = load_settings()
+    if isinstance(settings, str):
+        print(settings, file=sys.stderr)
         return EXIT_BAD_CONFIG
 
     configure_logging(settings.log_level, settings.log_health_probes)

@@ -14,13 +14,12 @@ from app.api.routes import health
 from app.backends import (
     STORE_OPEN_ERRORS,
     build_job_files,
-    build_job_queue,
-    build_job_store,
+    build_jobs,
+    describe_job_store,
+    open_job_store,
 )
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
-from app.jobs.handlers import JobHandlers
-from app.jobs.worker import Worker
 from app.security.install import install_security
 from app.web.spa import mount_spa
 
@@ -43,36 +42,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_directories(settings)
         files = build_job_files(settings)
-        generator = None
-        if settings.replicate_configured:
-            # The Replicate client (and httpx) load only when configured: a tenth of
-            # a second off every start-up that doesn't generate.
-            from app.services.generation import ReplicateGenerator
-
-            generator = ReplicateGenerator(settings)
-        handlers = JobHandlers(settings, files, generator)
         app.state.files = files
         try:
-            store = build_job_store(settings)
+            store = await open_job_store(settings)
         except STORE_OPEN_ERRORS as exc:
             # Serve health and the SPA anyway; job routes answer 503 and
-            # /health/detailed shows the upload dir as not writable.
-            logger.warning("job store unavailable at %s: %s", settings.jobs_db_path, exc)
+            # /health/detailed shows the store as unavailable.
+            logger.warning("job store unavailable at %s: %s", describe_job_store(settings), exc)
             yield
             return
-        worker = Worker(
-            store,
-            build_job_queue(settings),
-            files,
-            handlers.table(),
-            settings.worker_concurrency,
-        )
-        app.state.worker = worker
-        await worker.start()
+        jobs = build_jobs(settings, store, files)
+        app.state.worker = jobs
+        await jobs.start()
         try:
             yield
         finally:
-            await worker.stop()
+            await jobs.stop()
             await store.close()
 
     # The probes' routes are the app's own, first in its route list, rather than an

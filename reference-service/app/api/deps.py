@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from app.core.config import Settings
 from app.core.errors import ApiError
 from app.jobs.models import Job, JobKind, JobStatus
+from app.jobs.queued import QueuedJobs
 from app.jobs.worker import Worker
 from app.storage import JOB_ID_RE, JobFiles
 
@@ -19,7 +20,7 @@ class Services:
         if state.worker is None:
             raise ApiError(503, "storage_unavailable", "the job store could not be opened")
         self.settings: Settings = state.settings
-        self.worker: Worker = state.worker
+        self.worker: Worker | QueuedJobs = state.worker
         self.files: JobFiles = state.files
 
 

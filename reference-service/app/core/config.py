@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from app.security.api_keys import ApiKeyDigests
 
@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     queue_name: str = "ai-video:jobs"
     # How often a job is started before it ends `failed` (a worker killed mid-job counts).
     job_max_tries: int = Field(default=3, ge=1)
+    # A job running longer is stopped (and failed). A worker that dies mid-job leaves its
+    # job marked in progress this long (+10 s) before another worker takes it.
+    job_timeout_seconds: float = Field(default=1800.0, gt=0)
+    # On SIGTERM a worker takes no new job and lets the current ones finish this long,
+    # then hands them back to the queue: inside compose's 10 s stop grace period.
+    worker_stop_wait_seconds: int = Field(default=7, ge=0)
     replicate_api_token: SecretStr | None = None
     replicate_model: str = "minimax/video-01"
     replicate_base_url: str = "https://api.replicate.com"
@@ -204,3 +210,13 @@ def describe_validation_error(error: ValidationError) -> str:
         shown = "<hidden>" if hidden else repr(item.get("input"))
         parts.append(f"{name}={shown} {reason}")
     return "; ".join(parts)
+
+
+def load_settings() -> Settings | str:
+    """Settings from the environment, or the one-line reason they are invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        return f"configuration error: {describe_validation_error(exc)}"
+    except SettingsError as exc:
+        return f"configuration error: {exc}"

@@ -71,6 +71,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
+async def _server_unavailable(request: Request, exc: Exception) -> Response:
+    # A database or queue server that does not answer (restarting, unreachable): the
+    # request can be retried, and the service recovers on its own when the server is back.
+    logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503, "service_unavailable", f"{exc}; try again shortly", headers={"Retry-After": "5"}
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # The traceback is logged by the server; the client learns nothing of its insides.
     return error_response(500, "internal_error", "internal error; the service log has the details")
@@ -81,4 +90,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in server_unavailable_errors():
+        app.add_exception_handler(unavailable, _server_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+def server_unavailable_errors() -> tuple[type[Exception], ...]:
+    from app.jobs.queue import QueueUnavailable
+    from app.jobs.store import StoreUnavailable
+
+    return (StoreUnavailable, QueueUnavailable)

@@ -48,7 +48,9 @@ async def health_detailed(request: Request) -> dict[str, Any]:
     }
     worker = getattr(request.app.state, "worker", None)
     components["worker"] = (
-        worker.health() if worker is not None else {"ok": False, "error": "job store unavailable"}
+        await worker.health()
+        if worker is not None
+        else {"ok": False, "error": "job store unavailable"}
     )
     degraded = sorted(name for name, component in components.items() if not component["ok"])
     return {

@@ -1,10 +1,7 @@
-"""How job ids reach the worker: the JobQueue interface and the in-process queue.
+"""How job ids reach a worker: the JobQueue interface, the in-process queue, and (imported
+only when REDIS_URL is set) the arq queue in app.jobs.queue.arq_queue."""
 
-A Redis-fed queue (REDIS_URL, separate worker containers) would implement the same
-interface.
-"""
-
-from app.jobs.queue.base import JobQueue
+from app.jobs.queue.base import JobQueue, QueueUnavailable
 from app.jobs.queue.memory import InProcessQueue
 
-__all__ = ["InProcessQueue", "JobQueue"]
+__all__ = ["InProcessQueue", "JobQueue", "QueueUnavailable"]
