@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from app.core.config import Settings
 from app.core.errors import ApiError
 from app.jobs.models import Job, JobKind, JobStatus
-from app.jobs.queued import QueuedJobs
 from app.jobs.worker import Worker
 from app.storage import JOB_ID_RE, JobFiles
+
+if TYPE_CHECKING:
+    from app.jobs.queued import QueuedJobs  # arq loads only when REDIS_URL is set
 
 
 class Services:

@@ -4,13 +4,15 @@ put on the queue; this process runs none of them (no FFmpeg in the API container
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.jobs.models import Job
 from app.jobs.queue import QueueUnavailable
-from app.jobs.queue.arq_queue import ArqJobQueue
 from app.jobs.store import JobStore
 from app.storage import JobFiles
+
+if TYPE_CHECKING:
+    from app.jobs.queue.arq_queue import ArqJobQueue
 
 logger = logging.getLogger(__name__)
 
