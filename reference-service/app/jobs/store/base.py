@@ -7,6 +7,14 @@ from typing import Any, Protocol
 from app.jobs.models import Job
 
 
+class StoreUnavailable(Exception):
+    """The job store's server cannot be reached (or refused to prepare the database).
+
+    The message is one line and never contains a password, so it can be logged as it is;
+    the job routes answer 503 and the next call after the server is back works again.
+    """
+
+
 class JobStore(Protocol):
     async def add(self, job: Job) -> None: ...
 
