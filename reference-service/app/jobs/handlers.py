@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
@@ -12,7 +14,7 @@ from app.services.ffmpeg_runner import MediaToolError, MediaToolTimeout
 from app.services.generation_error import GenerationError
 from app.services.pipeline import Outputs, compose, cut_short, normalize, thumbnail
 from app.services.probe import MediaInfo, MediaRejected, inspect_video
-from app.storage import JobFiles
+from app.storage import VIDEO, JobFiles, StorageUnavailable
 
 if TYPE_CHECKING:
     from app.services.generation import ReplicateGenerator
@@ -78,8 +80,22 @@ class JobHandlers:
             await thumbnail(partial, encoded, self.settings.ffmpeg_timeout_seconds)
         except MediaToolError as exc:
             raise self._ffmpeg_failed(exc) from None
-        self.files.publish(job.id, partial)
+        await self._publish(job, partial)
         return describe(result)
+
+    async def _publish(self, job: Job, partial: Outputs) -> None:
+        # In a thread: publishing may upload to S3. A cancelled job waits for the upload
+        # to end, so removing the job's files afterwards finds everything it stored.
+        upload = asyncio.ensure_future(asyncio.to_thread(self.files.publish, job.id, partial))
+        try:
+            await asyncio.shield(upload)
+        except asyncio.CancelledError:
+            await asyncio.wait({upload})
+            raise
+        except StorageUnavailable as exc:
+            raise JobFailed(
+                f"the result could not be stored: {exc.reason}", diagnostic=exc.diagnostic
+            ) from None
 
     async def _normalize(
         self, job: Job, source: Any, info: MediaInfo | None = None
@@ -106,7 +122,14 @@ class JobHandlers:
         return JobFailed(reason, diagnostic=str(exc))
 
     async def upload(self, job: Job) -> dict[str, Any]:
-        return await self._normalize(job, self.files.source(job.id))
+        try:
+            source = await self.files.local_source(job.id)
+        except StorageUnavailable as exc:
+            raise JobFailed(
+                f"the uploaded file could not be read from storage: {exc.reason}",
+                diagnostic=exc.diagnostic,
+            ) from None
+        return await self._normalize(job, source)
 
     async def generation(self, job: Job) -> dict[str, Any]:
         if self.generator is None:
@@ -128,12 +151,26 @@ class JobHandlers:
             ) from None
         return await self._normalize(job, download, info)
 
+    async def _compose_source(self, job: Job, video_id: str) -> Path:
+        """A finished video as a local file: S3's is downloaded to the job's scratch."""
+        try:
+            path = await self.files.local_result(video_id, VIDEO, self.files.scratch(job.id))
+        except StorageUnavailable as exc:
+            raise JobFailed(
+                f"video {video_id} could not be read from storage: {exc.reason}",
+                diagnostic=exc.diagnostic,
+            ) from None
+        if path is None:
+            raise JobFailed(f"video {video_id} is no longer available")
+        return path
+
     async def compose(self, job: Job) -> dict[str, Any]:
         sources = []
+        fetched: dict[str, Path] = {}  # a video may be composed more than once
         for video_id in job.input["video_ids"]:
-            path = self.files.video(video_id)
-            if not path.is_file():
-                raise JobFailed(f"video {video_id} is no longer available")
+            if video_id not in fetched:
+                fetched[video_id] = await self._compose_source(job, video_id)
+            path = fetched[video_id]
             sources.append((path, await self._inspect(path)))
         partial = self.files.partial_outputs(job.id)
         try:

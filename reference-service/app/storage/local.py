@@ -1,6 +1,6 @@
 """A job's files on local disk.
 
-- scratch: `<TEMP_DIR>/<job id>/` (the upload itself, downloads); removed when the job ends.
+- scratch: `<TEMP_DIR>/<job id>/` (app.storage.scratch); removed when the job ends.
 - results: `<UPLOAD_DIR>/jobs/<job id>/video.mp4` and `thumbnail.jpg`; written under
   `.part` names and renamed, so a half-written file is never served.
 """
@@ -11,32 +11,29 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.services.pipeline import Outputs
-from app.storage.base import JOB_ID_RE
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
 
-# Uploads being received (app.api.upload_stream) are written to TEMP_DIR under this prefix.
-INCOMING_PREFIX = "incoming-"
+from app.services.pipeline import Outputs
+from app.storage.base import THUMBNAIL, VIDEO, Result
+from app.storage.scratch import ScratchFiles
 
 
 @dataclass(frozen=True)
-class LocalJobFiles:
-    temp_root: Path
+class LocalJobFiles(ScratchFiles):
     upload_root: Path
-
-    def scratch(self, job_id: str) -> Path:
-        return self.temp_root / job_id
-
-    def source(self, job_id: str) -> Path:
-        return self.scratch(job_id) / "source"
 
     def results(self, job_id: str) -> Path:
         return self.upload_root / "jobs" / job_id
 
+    def result(self, job_id: str, result: Result) -> Path:
+        return self.results(job_id) / result.name
+
     def video(self, job_id: str) -> Path:
-        return self.results(job_id) / "video.mp4"
+        return self.result(job_id, VIDEO)
 
     def thumbnail(self, job_id: str) -> Path:
-        return self.results(job_id) / "thumbnail.jpg"
+        return self.result(job_id, THUMBNAIL)
 
     def partial_outputs(self, job_id: str) -> Outputs:
         folder = self.results(job_id)
@@ -47,19 +44,30 @@ class LocalJobFiles:
         partial.video.replace(self.video(job_id))
         partial.thumbnail.replace(self.thumbnail(job_id))
 
-    def remove_scratch(self, job_id: str) -> None:
-        shutil.rmtree(self.scratch(job_id), ignore_errors=True)
-
     def remove_all(self, job_id: str) -> None:
         self.remove_scratch(job_id)
         shutil.rmtree(self.results(job_id), ignore_errors=True)
 
-    def sweep_stale_scratch(self) -> None:
-        """Left over from a previous process: only names this service creates are touched."""
-        if not self.temp_root.is_dir():
-            return
-        for entry in self.temp_root.iterdir():
-            if JOB_ID_RE.match(entry.name) and entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith(INCOMING_PREFIX) and entry.is_file():
-                entry.unlink(missing_ok=True)
+    async def keep_upload(self, job_id: str, incoming: Path) -> None:
+        self._keep_upload_here(job_id, incoming)
+
+    async def local_source(self, job_id: str) -> Path:
+        return self.source(job_id)
+
+    async def local_result(self, job_id: str, result: Result, into: Path) -> Path | None:
+        path = self.result(job_id, result)
+        return path if path.is_file() else None
+
+    async def serve(
+        self, job_id: str, result: Result, request: Request, *, filename: str | None = None
+    ) -> Response | None:
+        path = self.result(job_id, result)
+        if not path.is_file():
+            return None
+        # FileResponse answers Range requests itself.
+        return FileResponse(
+            path,
+            media_type=result.media_type,
+            filename=filename,
+            content_disposition_type="inline",
+        )

@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
-from app.api.deps import ServicesDep, finished_job, job_or_404
+from app.api.deps import Services, ServicesDep, finished_job, job_or_404
 from app.api.routing import job_router, share_allowed_methods
 from app.api.schemas import ComposeIn, JobOut, created_job, error_responses
 from app.api.upload_stream import FIELD, receive_upload
@@ -16,6 +16,7 @@ from app.core.errors import ApiError
 from app.jobs.models import Job, JobKind, new_job_id
 from app.security.ratelimit import rate_limited
 from app.services.probe import MediaRejected, inspect_video
+from app.storage import THUMBNAIL, VIDEO, Result, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ async def upload_video(request: Request, services: ServicesDep) -> dict[str, Any
         incoming.unlink(missing_ok=True)
         raise
     job = Job(id=new_job_id(), kind=JobKind.UPLOAD, input={"filename": filename})
-    services.files.scratch(job.id).mkdir(parents=True)
-    incoming.replace(services.files.source(job.id))
+    try:
+        await services.files.keep_upload(job.id, incoming)
+    except StorageUnavailable as exc:
+        raise _storage_failed(job.id, "the upload could not be stored", exc) from None
     await services.worker.submit(job)
     return job.to_api()
 
@@ -104,20 +107,39 @@ async def get_video(job_id: str, services: ServicesDep) -> dict[str, Any]:
     return (await job_or_404(services, job_id)).to_api()
 
 
+def _storage_failed(job_id: str, what: str, exc: StorageUnavailable) -> ApiError:
+    logger.warning("job %s: %s (%s)", job_id, what, exc.diagnostic)
+    return ApiError(503, "storage_unavailable", f"{what}: {exc.reason}; try again later")
+
+
+async def _serve(
+    services: Services,
+    job_id: str,
+    result: Result,
+    request: Request,
+    what: str,
+    filename: str | None = None,
+) -> Response:
+    # Results in S3 are streamed through the API, not handed out as presigned URLs: that
+    # works through the one published port and keeps the API's authentication.
+    try:
+        response = await services.files.serve(job_id, result, request, filename=filename)
+    except StorageUnavailable as exc:
+        raise _storage_failed(job_id, f"the {what} could not be read from storage", exc) from None
+    if response is None:
+        raise ApiError(404, "not_found", f"the {what} of job {job_id} is gone")
+    return response
+
+
 @router.get(
     "/videos/{job_id}/file",
     response_class=FileResponse,
     responses={200: {"content": {"video/mp4": {}}}, **error_responses(404, 409, 416)},
 )
-async def get_video_file(job_id: str, services: ServicesDep) -> FileResponse:
+async def get_video_file(job_id: str, request: Request, services: ServicesDep) -> Response:
     """The normalised MP4; supports `Range` requests (seeking in a player)."""
     job = await finished_job(services, job_id)
-    path = services.files.video(job.id)
-    if not path.is_file():
-        raise ApiError(404, "not_found", f"the video of job {job_id} is gone")
-    return FileResponse(
-        path, media_type="video/mp4", filename=f"{job.id}.mp4", content_disposition_type="inline"
-    )
+    return await _serve(services, job.id, VIDEO, request, "video", filename=f"{job.id}.mp4")
 
 
 @router.get(
@@ -125,12 +147,9 @@ async def get_video_file(job_id: str, services: ServicesDep) -> FileResponse:
     response_class=FileResponse,
     responses={200: {"content": {"image/jpeg": {}}}, **error_responses(404, 409)},
 )
-async def get_thumbnail(job_id: str, services: ServicesDep) -> FileResponse:
+async def get_thumbnail(job_id: str, request: Request, services: ServicesDep) -> Response:
     job = await finished_job(services, job_id)
-    path = services.files.thumbnail(job.id)
-    if not path.is_file():
-        raise ApiError(404, "not_found", f"the thumbnail of job {job_id} is gone")
-    return FileResponse(path, media_type="image/jpeg")
+    return await _serve(services, job.id, THUMBNAIL, request, "thumbnail")
 
 
 share_allowed_methods(router)
