@@ -5,15 +5,12 @@ of the Schemathesis run (tox -e fuzz)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.api.routes.jobs import MAX_OFFSET
-from app.jobs.models import Job, JobKind
-from app.jobs.store import SqliteJobStore
 from tests.conftest import Api
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorOut"}
@@ -61,20 +58,6 @@ def test_the_largest_documented_offset_is_an_empty_page(api: Api) -> None:
         if parameter["name"] == "offset"
     )
     assert offset["minimum"] == 0 and offset["maximum"] == MAX_OFFSET
-
-
-@pytest.mark.parametrize("offset", [2**63 - 1, 2**63, HUGE_OFFSET])
-def test_store_pages_past_64_bit_offsets(tmp_path: Path, offset: int) -> None:
-    async def scenario() -> tuple[list[Job], int]:
-        store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-        try:
-            await store.add(Job(kind=JobKind.UPLOAD, input={"filename": "a.mp4"}))
-            return await store.page(2**70, offset)
-        finally:
-            await store.close()
-
-    jobs, total = asyncio.run(scenario())
-    assert jobs == [] and total == 1
 
 
 # --- undocumented statuses and shapes --------------------------------------------------

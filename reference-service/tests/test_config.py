@@ -115,3 +115,17 @@ def test_bad_config_never_echoes_a_secret(tmp_path: Path) -> None:
     result = run_module("app", env)
     assert result.returncode == 2
     assert "r8_do_not_print" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("module", ["app", "app.worker"])
+def test_a_database_url_that_is_not_postgres_is_refused_without_its_password(
+    tmp_path: Path, module: str
+) -> None:
+    env = service_env(tmp_path, DATABASE_URL="mysql://app:hunter2-secret@db/videos")
+    result = run_module(module, env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "configuration error: DATABASE_URL=<hidden> must be a "
+        "postgresql://user:password@host:5432/database URL"
+    ]
+    assert "hunter2" not in result.stdout + result.stderr

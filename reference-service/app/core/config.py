@@ -170,6 +170,14 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        schemes = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+        if value is not None and not value.startswith(schemes):
+            raise ValueError("must be a postgresql://user:password@host:5432/database URL")
+        return value
+
     @property
     def replicate_configured(self) -> bool:
         return self.replicate_api_token is not None
@@ -206,7 +214,8 @@ def describe_validation_error(error: ValidationError) -> str:
     for item in error.errors():
         name = str(item["loc"][0]).upper() if item["loc"] else "settings"
         reason = _SHORT_REASONS.get(item["type"]) or str(item["msg"]).removeprefix("Value error, ")
-        hidden = any(word in name for word in ("TOKEN", "SECRET", "KEY"))
+        # URLs of servers carry their passwords.
+        hidden = any(word in name for word in ("TOKEN", "SECRET", "KEY", "URL"))
         shown = "<hidden>" if hidden else repr(item.get("input"))
         parts.append(f"{name}={shown} {reason}")
     return "; ".join(parts)

@@ -74,10 +74,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _server_unavailable(request: Request, exc: Exception) -> Response:
     # A database or queue server that does not answer (restarting, unreachable): the
     # request can be retried, and the service recovers on its own when the server is back.
+    # The reason (which server, where) is for the log; the client learns which part is down.
     logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    part = UNAVAILABLE_PARTS.get(type(exc).__name__, "a server")
     return error_response(
-        503, "service_unavailable", f"{exc}; try again shortly", headers={"Retry-After": "5"}
+        503,
+        "service_unavailable",
+        f"{part} is unavailable; try again shortly",
+        headers={"Retry-After": "5"},
     )
+
+
+UNAVAILABLE_PARTS = {"StoreUnavailable": "the job database", "QueueUnavailable": "the job queue"}
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -1,10 +1,12 @@
 """The server job store: Postgres (DATABASE_URL), shared by every API and worker replica.
 
-Start-up and outages (decided): Postgres unreachable when the service starts -> connect()
-raises StoreUnavailable, the service logs that one line and exits non-zero (fail fast; the
-orchestrator restarts it until the database is up). Postgres lost after start -> each store
-call raises StoreUnavailable, the job routes answer 503, and the next call after Postgres is
-back works again (the pool tests connections before use), with no restart.
+Start-up and outages (decided, docs/service.md "The full stack"): Postgres unreachable when
+the API starts -> connect() raises StoreUnavailable, the API logs that one line, serves
+/health, the SPA and 503s on the job routes (/health/detailed shows the store down), and
+tries again every few seconds until it connects; a worker logs the line and exits non-zero
+(its orchestrator restarts it). Postgres lost after start -> each store call raises
+StoreUnavailable, the job routes answer 503, and the next call after Postgres is back works
+again (the pool tests connections before use), with no restart.
 
 Imported only when DATABASE_URL is set: SQLAlchemy and asyncpg stay off the default start-up.
 """
