@@ -1,7 +1,8 @@
 """`python -m app.worker`: a worker container's process (the same image as the API, another
 command). It takes jobs from the Redis queue (REDIS_URL) and runs them; any number of
 workers on any number of hosts share one queue. `python -m app.worker --check` is its
-healthcheck: exit 0 when a worker of this queue checked in within the last interval.
+healthcheck: exit 0 when the worker of this host (container) checked in within the last
+interval.
 
 A job is started at least once: when its worker dies (SIGKILL, a lost host), arq gives it
 to another worker once the job timeout has passed; after JOB_MAX_TRIES starts it ends
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from typing import Any
 
@@ -23,7 +25,7 @@ from app.backends import build_job_files, build_job_handlers, open_job_store
 from app.core.config import Settings, load_settings
 from app.core.logging_setup import configure_logging
 from app.jobs.models import JobStatus
-from app.jobs.queue.arq_queue import RUN_JOB, redis_settings
+from app.jobs.queue.arq_queue import RUN_JOB, health_check_key, redis_settings
 from app.jobs.runner import JobRunner
 from app.jobs.store import StoreUnavailable
 
@@ -103,6 +105,8 @@ def build_worker(settings: Settings, runner: JobRunner, **overrides: Any) -> Wor
         "allow_abort_jobs": True,
         "job_completion_wait": settings.worker_stop_wait_seconds,
         "health_check_interval": HEALTH_CHECK_SECONDS,
+        # Its own key: a worker's healthcheck is about this worker, not any of the queue's.
+        "health_check_key": health_check_key(settings.queue_name, socket.gethostname()),
         "ctx": {"runner": runner, "settings": settings},
         **overrides,
     }
@@ -138,7 +142,8 @@ async def serve(settings: Settings) -> int:
 
 async def check(settings: Settings) -> int:
     assert settings.redis_url is not None
-    return await async_check_health(redis_settings(settings.redis_url), None, settings.queue_name)
+    key = health_check_key(settings.queue_name, socket.gethostname())
+    return await async_check_health(redis_settings(settings.redis_url), key, settings.queue_name)
 
 
 def main(argv: list[str]) -> int:

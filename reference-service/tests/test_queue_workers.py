@@ -107,6 +107,8 @@ def test_workers_run_the_jobs_and_the_api_runs_none(
     )
     worker_health = queued_api.client.get("/health/detailed").json()["components"]["worker"]
     assert worker_health["mode"] == "queue" and worker_health["ok"] is True
+    # One key per host (a container runs one worker): both processes here share it.
+    assert worker_health["workers"] == 1
     assert queued_api.leftovers() == []
 
 

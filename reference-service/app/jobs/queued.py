@@ -47,7 +47,7 @@ class QueuedJobs:
 
     async def health(self) -> dict[str, Any]:
         queue = await self.queue.health()
-        if queue["ok"] and not queue["workers_seen"]:
+        if queue["ok"] and not queue["workers"]:
             # Jobs would wait forever: worth a degraded status.
             return {**queue, "ok": False, "mode": "queue", "error": "no worker is running"}
         return {**queue, "mode": "queue"}

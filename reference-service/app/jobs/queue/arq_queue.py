@@ -24,6 +24,12 @@ RUN_JOB = "run_job"
 CONNECT_TIMEOUT_SECONDS = 3.0
 
 
+def health_check_key(queue_name: str, host: str) -> str:
+    """Where the worker on `host` records that it is alive (arq refreshes it each interval
+    and lets it expire): one key per worker, so each healthcheck is about its own worker."""
+    return f"{queue_name}{health_check_key_suffix}:{host}"
+
+
 def redis_settings(url: str) -> RedisSettings:
     settings = RedisSettings.from_dsn(url)
     settings.conn_timeout = int(CONNECT_TIMEOUT_SECONDS)
@@ -84,11 +90,12 @@ class ArqJobQueue:
     async def health(self) -> dict[str, Any]:
         try:
             queued = await self.redis.zcard(self.queue_name)
-            # Each worker refreshes this key while it runs (arq's health check).
-            workers_seen = bool(await self.redis.exists(self.queue_name + health_check_key_suffix))
+            workers = 0
+            async for _ in self.redis.scan_iter(match=health_check_key(self.queue_name, "*")):
+                workers += 1
         except (RedisError, OSError) as exc:
             return {"ok": False, "error": f"Redis unavailable: {_reason(exc)}"}
-        return {"ok": True, "queued": queued, "workers_seen": workers_seen}
+        return {"ok": True, "queued": queued, "workers": workers}
 
     async def close(self) -> None:
         await self.redis.aclose()
