@@ -56,6 +56,8 @@ CHECKS: dict[str, str] = {
     "LOG-LEVEL": "LOG_LEVEL is honoured",
     "DEP-ECS": "the ECS task definition agrees with the image",
     "DEP-COMPOSE": "the compose service agrees with the image and works with it",
+    "DEP-COMPOSE-FULL": "the compose full profile comes up healthy and takes a real job through "
+    "API, queue, workers, database and storage",
 }
 
 SECTIONS = ("IMG", "FS", "FF", "RUN", "SEC", "SPA", "LOG", "DEP")
@@ -84,6 +86,8 @@ SWITCHABLE_SECTIONS: dict[str, tuple[str, ...]] = {
     "deploy": tuple(i for i in CHECKS if i.startswith("DEP-")),
     # A fork without auth of its own (an ALB with OIDC in front authenticates).
     "security": tuple(i for i in CHECKS if i.startswith("SEC-")),
+    # A fork that ships one container, without a database, queue or storage server.
+    "full_stack": ("DEP-COMPOSE-FULL",),
 }
 # Checks no waiver can excuse: PID 1 and the image's USER are never root.
 UNWAIVABLE = frozenset({"IMG-USER", "FS-PID1-USER"})

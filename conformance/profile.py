@@ -165,6 +165,25 @@ class Deploy:
     compose_service: str
 
 
+@dataclass(frozen=True)
+class FullStack:
+    required: bool
+    reason: str
+    compose_profile: str
+    api_service: str
+    worker_service: str
+    workers: int
+    image_variable: str
+    secret_variables: list[str]
+    pass_env: list[str]
+    compose_env: dict[str, str]
+    database_service: str
+    database_query: list[str]
+    up_timeout_s: float
+    job_timeout_s: float
+    queued_probe_s: float
+
+
 SECTIONS: dict[str, type] = {
     "suite": Suite,
     "image": Image,
@@ -175,6 +194,7 @@ SECTIONS: dict[str, type] = {
     "spa": Spa,
     "logs": Logs,
     "deploy": Deploy,
+    "full_stack": FullStack,
 }
 
 
@@ -190,6 +210,7 @@ class Profile:
     spa: Spa
     logs: Logs
     deploy: Deploy
+    full_stack: FullStack
     waivers: dict[str, str] = field(default_factory=dict)
     # sections switched off: name -> (reason, the check IDs that waives)
     switched_off: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)

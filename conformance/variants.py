@@ -43,7 +43,7 @@ VARIANTS: tuple[Variant, ...] = (
         "idle",
         "idle_run",
         ("RUN-HEALTHCHECK-REAL", "FS-PYTHON", "FS-PIP-CHECK", "FF-PRESENT", "FF-CODECS",
-         "FF-TRANSCODE", "FF-BINDINGS", "DEP-COMPOSE"),
+         "FF-TRANSCODE", "FF-BINDINGS", "DEP-COMPOSE", "DEP-COMPOSE-FULL"),
         after_app=False,
     ),
     Variant("bad_config", "bad_config_run", ("RUN-BAD-CONFIG",), after_app=True),

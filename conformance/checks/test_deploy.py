@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from conformance.container import Started
-from conformance.fixtures import establish
+from conformance.container import Lab, Started
+from conformance.credentials import key_env
+from conformance.fixtures import ToolRunner, Transcode, api_client, establish
+from conformance.full_stack import Stack, StackError, StackSpec
+from conformance.job_api import clip_length_ok, probe_result, wait_for_job
 from conformance.probes import tools
 from conformance.probes.accounts import PasswdEntry
-from conformance.probes.compose import container_ports, environment
+from conformance.probes.compose import INSTALL_HINT, compose_command, container_ports, environment
 from conformance.probes.requested import requested_paths
 from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
@@ -22,7 +29,7 @@ from conformance.variants import (
     load_compose_service,
     load_ecs_container,
 )
-from conformance.verdict import Check
+from conformance.verdict import Check, blocked
 
 
 def _health_argv(command: list[str]) -> list[str]:
@@ -202,4 +209,144 @@ def test_compose_service(
         f"container port {port}, a healthcheck that requests {health_path}, the service's "
         "settings work",
         f"make {dep.compose_file} match the image (or the image match the compose service)",
+    )
+
+
+def _stack_env(contract: Profile, image: str) -> dict[str, str]:
+    """What compose interpolates the full profile with: the profile's variables, the
+    image under test, a fresh value for each secret, the canary API key; of the host's
+    only what compose itself needs and what full_stack.pass_env names."""
+    full = contract.full_stack
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "DOCKER_HOST") if key in os.environ}
+    env.update({key: os.environ[key] for key in full.pass_env if key in os.environ})
+    env.update(full.compose_env)
+    env[full.image_variable] = image
+    env.update({name: secrets.token_hex(16) for name in full.secret_variables})
+    env.update(key_env(contract))
+    return env
+
+
+def _one_job(
+    stack: Stack,
+    clip: bytes,
+    idle: Started,
+    run_tool: ToolRunner,
+    contract: Profile,
+) -> str:
+    """Up, one upload through API → queue → workers → database → storage → download,
+    verified; the passing message. Each failing step raises StackError."""
+    full, ff, port = contract.full_stack, contract.ffmpeg, contract.image.port
+    services = stack.services()
+    missing = {full.api_service, full.worker_service, full.database_service} - set(services)
+    if missing:
+        raise StackError(
+            f"profile {full.compose_profile!r} has no service {', '.join(sorted(missing))}"
+        )
+    stack.label_every_service(services)
+    # The workers last, and none at first: a job must wait for one, not run in the API.
+    stack.up([full.api_service], {full.worker_service: 0}, full.up_timeout_s)
+    up_s = stack.wait_healthy([full.api_service], full.up_timeout_s)
+    with api_client(f"http://127.0.0.1:{stack.published_port(full.api_service, port)}", contract,
+                    timeout_s=30) as http:  # fmt: skip
+        posted = http.post(ff.video_api_path, files={"file": ("clip.mp4", clip, "video/mp4")})
+        if posted.status_code != 202:
+            raise StackError(f"POST {ff.video_api_path}: HTTP {posted.status_code}: "
+                             f"{posted.text[:160]}")  # fmt: skip
+        job_id = str(posted.json().get("id"))
+        time.sleep(full.queued_probe_s)
+        waiting = http.get(f"{ff.video_api_path}/{job_id}").json().get("status")
+        if waiting != "queued":
+            raise StackError(
+                f"with no worker running, job {job_id} is {waiting} after "
+                f"{full.queued_probe_s:g} s: the API container runs jobs itself"
+            )
+        stack.up([full.worker_service], {full.worker_service: full.workers}, full.up_timeout_s)
+        stack.wait_healthy([full.worker_service], full.up_timeout_s)
+        job = wait_for_job(http, ff.video_api_path, job_id, full.job_timeout_s)
+    if job.get("status") != "succeeded":
+        raise StackError(
+            f"job {job_id} is {job.get('status')}: {str(job.get('error') or '')[:160]}; "
+            f"{full.worker_service} logs: {stack.logs_tail(full.worker_service)}"
+        )
+    query = [part.replace("{job_id}", job_id) for part in full.database_query]
+    rc, stored = stack.exec(full.database_service, query)
+    if rc != 0 or stored.strip() != "succeeded":
+        raise StackError(
+            f"{full.database_service} answers {' '.join(stored.split())[:120]!r} (exit {rc}) "
+            f"for job {job_id}, not 'succeeded'"
+        )
+    # Another API container answers for the job: its state and its file live elsewhere.
+    for container in stack.containers(full.api_service):
+        container.restart(timeout=10)
+    stack.wait_healthy([full.api_service], full.up_timeout_s)
+    with api_client(f"http://127.0.0.1:{stack.published_port(full.api_service, port)}", contract,
+                    timeout_s=30) as http:  # fmt: skip
+        job = http.get(f"{ff.video_api_path}/{job_id}").json()
+        url = str((job.get("result") or {}).get("file_url") or "")
+        result = http.get(url) if url.startswith("/") else httpx.get(url, timeout=30)
+    if result.status_code != 200:
+        raise StackError(f"after an API restart, GET {url or 'file_url'}: "
+                         f"HTTP {result.status_code}")  # fmt: skip
+    streams, duration = probe_result(idle, run_tool, contract, result.content, "full-stack")
+    if not (streams.get("video") == "h264" and streams.get("audio") == "aac"
+            and clip_length_ok(duration, contract.ffmpeg)):  # fmt: skip
+        raise StackError(
+            f"the download is video {streams.get('video')}, audio {streams.get('audio')}, "
+            f"{duration:.2f} s, not H.264/AAC of {ff.clip_s:g} s"
+        )
+    return (
+        f"healthy in {up_s:.0f} s; job queued with no worker, done by {full.workers} workers; "
+        f"'succeeded' in {full.database_service}; after an API restart served as H.264/AAC "
+        f"{duration:.2f} s"
+    )
+
+
+@pytest.mark.check("DEP-COMPOSE-FULL")
+def test_compose_full_stack(
+    idle_run: Started,
+    run_tool: ToolRunner,
+    transcode_result: Transcode,
+    lab: Lab,
+    contract: Profile,
+    conformance: Resolved,
+    check: Check,
+    tmp_path: Path,
+) -> None:
+    full = contract.full_stack
+    _artifact(conformance, "compose_file", "compose file", check)
+    command = compose_command()
+    if command is None:
+        check.fail("compose is not installed", "compose", f"install it: {INSTALL_HINT}")
+    if transcode_result.rc != 0:
+        blocked("FF-TRANSCODE", "there is no clip to send through the stack")
+    clip = establish(lambda: tools.read_file(idle_run.container, transcode_result.path))
+    spec = StackSpec(
+        command,
+        conformance.compose_files() or [],
+        f"conformance-{lab.session_id}-full",
+        full.compose_profile,
+        _stack_env(contract, conformance.image),
+        lab.labels,
+    )
+    stack = Stack(spec, lab.client, tmp_path)
+    problem = passed = ""
+    try:
+        passed = _one_job(stack, clip, idle_run, run_tool, contract)
+    except StackError as exc:
+        problem = str(exc)
+    finally:
+        try:
+            left = stack.down()
+        except StackError as exc:
+            left = [str(exc)]
+    if left:
+        problem = "; ".join(filter(None, [problem, f"left behind: {', '.join(left)}"]))
+    check.expect(
+        not problem,
+        problem or f"{passed}; nothing left after down",
+        f"profile {full.compose_profile!r} healthy within {full.up_timeout_s:g} s, a job that "
+        "waits for a worker and is done by one, its row in the database, its file served "
+        "by a restarted API, nothing left after `down -v`",
+        f"make the compose file's {full.compose_profile!r} profile run the image as API and "
+        f"workers ([full_stack] in the profile names its services)",
     )

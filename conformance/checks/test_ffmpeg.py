@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import httpx
 import pytest
 
 from conformance.container import Started
-from conformance.fixtures import ToolRunner, Transcode, establish, probe_streams
+from conformance.fixtures import ToolRunner, Transcode, establish
+from conformance.job_api import clip_length_ok, probe_result, wait_for_job
 from conformance.probes import tools
 from conformance.probes.tools import ToolRun
-from conformance.profile import Ffmpeg, Profile
+from conformance.profile import Profile
 from conformance.verdict import Check, blocked
 
 
@@ -72,12 +70,6 @@ def test_ffmpeg_codecs(
     )
 
 
-def clip_length_ok(duration: float, ff: Ffmpeg) -> bool:
-    """The one duration rule of both FF-TRANSCODE runs: the clip's length within the
-    profile's tolerance (ffmpeg.clip_s ± ffmpeg.duration_tolerance_s)."""
-    return abs(duration - ff.clip_s) <= ff.duration_tolerance_s
-
-
 @pytest.mark.check("FF-TRANSCODE")
 def test_transcode(transcode_result: Transcode, contract: Profile, check: Check) -> None:
     ff = contract.ffmpeg
@@ -125,8 +117,7 @@ def test_transcode_through_api(
     transcode_result: Transcode,
 ) -> None:
     """End to end: upload a clip to the video API, wait for the job, probe its output.
-    The clip is made, and the result probed, by the image's own FFmpeg (files move in
-    and out through the engine's archive API: no shell, no size limit)."""
+    The clip is made, and the result probed, by the image's own FFmpeg (conformance.job_api)."""
     ff = contract.ffmpeg
     if not ff.video_api:
         pytest.skip("profile ffmpeg.video_api = false: this image has no video pipeline API")
@@ -149,13 +140,7 @@ def test_transcode_through_api(
         fix,
     )
     job_id = response.json().get("id")
-    deadline = time.monotonic() + ff.video_api_timeout_s
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = http.get(f"{ff.video_api_path}/{job_id}").json()
-        if job.get("status") in ("succeeded", "failed"):
-            break
-        time.sleep(0.25)
+    job = wait_for_job(http, ff.video_api_path, str(job_id), ff.video_api_timeout_s)
     check.expect(
         job.get("status") == "succeeded",
         f"job {job_id} is {job.get('status')}: {str(job.get('error') or '')[:160]}",
@@ -171,11 +156,7 @@ def test_transcode_through_api(
         "the output MP4",
         "serve result.file_url",
     )
-    out = f"{ff.temp_dir}/conformance-api-result.mp4"
-    establish(lambda: tools.write_file(idle_run.container, out, result.content))
-    probe = probe_streams(run_tool, out, "ffprobe" in contract.ffmpeg.tools) or {}
-    streams = {s.get("codec_type"): s.get("codec_name") for s in probe.get("streams", [])}
-    duration = float(probe.get("format", {}).get("duration") or 0)
+    streams, duration = probe_result(idle_run, run_tool, contract, result.content, "api-result")
     check.expect(
         streams.get("video") == "h264"
         and streams.get("audio") == "aac"

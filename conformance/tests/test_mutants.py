@@ -28,8 +28,9 @@ pytestmark = pytest.mark.docker
 
 # Run only against their own mutant: RUN-DOCKER-HEALTHY waits out a real health
 # interval; RUN-READY and RUN-LATENCY measure time, which parallel builds and runs
-# on a small CI machine distort (the suite's own run of them is not parallel).
-SLOW = {"RUN-DOCKER-HEALTHY", "RUN-READY", "RUN-LATENCY"}
+# on a small CI machine distort (the suite's own run of them is not parallel);
+# DEP-COMPOSE-FULL brings up a whole stack (about a minute).
+SLOW = {"RUN-DOCKER-HEALTHY", "RUN-READY", "RUN-LATENCY", "DEP-COMPOSE-FULL"}
 # Proven elsewhere: SPA-BROWSER by the browser tests (with their own mutants).
 ELSEWHERE = {"SPA-BROWSER"}
 # Checks a mutant cannot help failing besides its own, and why.
@@ -47,7 +48,8 @@ CONSEQUENCES = {
 # Mutants whose run mostly waits (a health interval, a timeout, a slow build): they go
 # first, so that the other runs fill the CPU while they wait.
 WAITS_LONGEST = [
-    "RUN-READY", "RUN-DOCKER-HEALTHY", "FS-PYTHON", "RUN-BAD-CONFIG", "RUN-LATENCY",
+    "DEP-COMPOSE-FULL", "RUN-READY", "RUN-DOCKER-HEALTHY", "FS-PYTHON", "RUN-BAD-CONFIG",
+    "RUN-LATENCY",
     "RUN-GRACEFUL-STOP", "RUN-HEALTHCHECK-REAL", "IMG-SIZE", "IMG-LAYERS",
 ]  # fmt: skip
 

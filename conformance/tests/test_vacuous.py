@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from conformance.checks.test_ffmpeg import clip_length_ok
 from conformance.checks.test_image import OCI, label_problem
 from conformance.checks.test_runtime import detailed_problems
+from conformance.job_api import clip_length_ok
 from conformance.probes import FactError
 from conformance.probes.requested import requested_paths
 from conformance.profile import load_profile
@@ -177,11 +177,13 @@ def test_a_variant_started_for_one_rule_serves_that_rule_only() -> None:
 
 
 def test_the_duration_tolerance_is_the_profiles(tmp_path: Path) -> None:
-    """Both FF-TRANSCODE runs compare through clip_length_ok: no ±0.5 of their own."""
+    """Both FF-TRANSCODE runs and DEP-COMPOSE-FULL compare through clip_length_ok: no
+    ±0.5 of their own."""
     assert clip_length_ok(2.3, load_profile(None).ffmpeg)  # the default, 0.5 s
     strict = tmp_path / "strict.toml"
     strict.write_text("[ffmpeg]\nduration_tolerance_s = 0.1\n")
     ff = load_profile(strict).ffmpeg
     assert not clip_length_ok(2.3, ff) and clip_length_ok(2.05, ff)
-    source = Path(__file__).parents[1] / "checks" / "test_ffmpeg.py"
-    assert source.read_text().count("clip_length_ok(duration, ff)") == 2
+    checks = Path(__file__).parents[1] / "checks"
+    assert (checks / "test_ffmpeg.py").read_text().count("clip_length_ok(duration, ff)") == 2
+    assert "clip_length_ok(duration, contract.ffmpeg)" in (checks / "test_deploy.py").read_text()
