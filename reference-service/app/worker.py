@@ -59,7 +59,8 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> None:
         started = await redis.incr(_started_key(settings, job_id))
         await redis.expire(_started_key(settings, job_id), 7 * 24 * 3600)
         if started > settings.job_max_tries:
-            runner.files.remove_scratch(job_id)
+            # Its source too (kept in S3 for the next start, which will not come).
+            await asyncio.to_thread(runner.files.remove_all, job_id)
             reason = (
                 f"the job was interrupted {settings.job_max_tries} times (its worker stopped "
                 "or died while running it); it is not tried again"

@@ -87,7 +87,6 @@ class Settings(BaseSettings):
     # AWS chain only: env, profile, task role) instead of the uploads dir.
     s3_bucket: str | None = None
     s3_prefix: str = ""
-    s3_url_expiry_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
 
     enable_static_files: bool = True
     static_dir: Path = SERVICE_ROOT / "frontend" / "dist"

@@ -3,6 +3,7 @@ put on the queue; this process runs none of them (no FFmpeg in the API container
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ class QueuedJobs:
         except QueueUnavailable:
             # Not accepted: nothing of it stays behind, and the client is told to retry.
             await self.store.remove(job.id)
-            self.files.remove_all(job.id)
+            await asyncio.to_thread(self.files.remove_all, job.id)
             raise
 
     async def cancel(self, job_id: str) -> None:

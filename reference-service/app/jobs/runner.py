@@ -66,7 +66,7 @@ class JobRunner:
         except asyncio.CancelledError:
             raise
         except JobFailed as exc:
-            self.files.remove_all(job.id)
+            await asyncio.to_thread(self.files.remove_all, job.id)
             level = logging.INFO if exc.client_fault else logging.WARNING
             logger.log(
                 level,
@@ -77,7 +77,7 @@ class JobRunner:
             )
             await self.store.update(job.id, status=JobStatus.FAILED, error=str(exc))
         except Exception:
-            self.files.remove_all(job.id)
+            await asyncio.to_thread(self.files.remove_all, job.id)
             logger.exception("job %s (%s) crashed", job.id, job.kind.value)
             await self.store.update(job.id, status=JobStatus.FAILED, error=INTERNAL_ERROR)
         else:

@@ -95,6 +95,7 @@ class Worker:
         try:
             await self.runner.process(job)
         except asyncio.CancelledError:
-            # Cancelled by request or by shutdown: nothing of it is kept.
+            # Cancelled by request or by shutdown: nothing of it is kept (at once, not in
+            # a thread: the task is being cancelled).
             self.files.remove_all(job.id)
             raise

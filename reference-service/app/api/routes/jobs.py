@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any
 
@@ -52,7 +53,7 @@ async def delete_job(job_id: str, services: ServicesDep) -> Response:
     job = await job_or_404(services, job_id)
     store = services.worker.store
     if job.status.finished:
-        services.files.remove_all(job.id)
+        await asyncio.to_thread(services.files.remove_all, job.id)
         await store.remove(job.id)
     else:
         await store.update(job.id, status=JobStatus.CANCELLED, error="cancelled by request")
@@ -61,7 +62,7 @@ async def delete_job(job_id: str, services: ServicesDep) -> Response:
         await store.update(
             job.id, status=JobStatus.CANCELLED, error="cancelled by request", result=None
         )
-        services.files.remove_all(job.id)
+        await asyncio.to_thread(services.files.remove_all, job.id)
         logger.info("job %s cancelled by request", job.id)
     return Response(status_code=204)
 
