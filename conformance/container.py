@@ -382,7 +382,19 @@ def sweep_stale(client: docker.DockerClient) -> list[str]:
             if error.status_code != 409:
                 continue
         removed.append(info["Id"][:12])
+    _sweep_networks(client, host)
     return removed
+
+
+def _sweep_networks(client: docker.DockerClient, host: str) -> None:
+    """The networks of dead sessions' compose stacks (DEP-COMPOSE-FULL labels them), once
+    their containers are gone; one still in use is left for a later sweep."""
+    for info in client.api.networks(filters={"label": LABEL_SESSION}):
+        labels = info.get("Labels") or {}
+        if labels.get(LABEL_HOST) != host or session_alive(labels) or labels.get(LABEL_KEEP):
+            continue
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.remove_network(info["Id"])
 
 
 class Lab:

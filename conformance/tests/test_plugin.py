@@ -502,4 +502,40 @@ def test_the_sweep_counts_a_removal_another_session_has_in_progress() -> None:
             if (error := outcomes[cid]) is not None:
                 raise error
 
+        def networks(self, **_: Any) -> list[dict[str, Any]]:
+            return []
+
     assert sweep_stale(SimpleNamespace(api=Api())) == ["a" * 12, "b" * 12]
+
+
+def test_the_sweep_removes_a_dead_sessions_stack_network_and_keeps_a_live_ones() -> None:
+    import socket
+    from types import SimpleNamespace
+
+    import docker
+
+    from conformance.container import LABEL_HOST, LABEL_PID, LABEL_SESSION, sweep_stale
+
+    host = socket.gethostname()
+    networks = {
+        "dead": {LABEL_SESSION: "s", LABEL_HOST: host, LABEL_PID: "0"},
+        "live": {LABEL_SESSION: "t", LABEL_HOST: host, LABEL_PID: str(os.getpid())},
+        "elsewhere": {LABEL_SESSION: "u", LABEL_HOST: "another-host", LABEL_PID: "0"},
+        "in-use": {LABEL_SESSION: "v", LABEL_HOST: host, LABEL_PID: "0"},
+    }
+    removed: list[str] = []
+
+    class Api:
+        def containers(self, **_: Any) -> list[dict[str, Any]]:
+            return []
+
+        def networks(self, **_: Any) -> list[dict[str, Any]]:
+            return [{"Id": name, "Labels": labels} for name, labels in networks.items()]
+
+        def remove_network(self, name: str) -> None:
+            if name == "in-use":  # a container of it not yet gone: left for a later sweep
+                raise docker.errors.APIError("has active endpoints")
+            removed.append(name)
+
+    sweep_stale(SimpleNamespace(api=Api()))
+    assert removed == ["dead"]
