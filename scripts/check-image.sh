@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh"
 cd "$REPO_ROOT"
+# DEP-COMPOSE-FULL's servers: the official images, or stand-ins built from Debian packages.
+eval "$("$REPO_ROOT/scripts/full-stack-images.sh")"
 status=0
 # Extra arguments are for pytest, not for the image build.
 .venv/bin/tox run -q -e image && .venv/bin/tox run -q -e conformance -- "$@" || status=$?

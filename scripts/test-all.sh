@@ -12,10 +12,12 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 if [ $# -gt 0 ]; then
   WITH_TEST_TOOLS=1 "$REPO_ROOT/scripts/bootstrap.sh"
+  eval "$("$REPO_ROOT/scripts/full-stack-images.sh")"
   exec .venv/bin/tox run "$@"
 fi
 "$REPO_ROOT/scripts/bootstrap.sh"
 log "the main job, as on a fresh machine"
 "$REPO_ROOT/scripts/without-test-tools.sh" "$REPO_ROOT/scripts/check-image.sh"
 WITH_TEST_TOOLS=1 "$REPO_ROOT/scripts/bootstrap.sh"
+eval "$("$REPO_ROOT/scripts/full-stack-images.sh")"
 exec .venv/bin/tox run -e lint,unit,frontend,fuzz,selftest,lifecycle,browser,gate
