@@ -464,6 +464,15 @@ class Lab:
                 self._health[name] = spawn(lambda: self._watch(started.result(), deadline_s))
             return self._health[name]
 
+    def health_settled(self, timeout_s: float) -> None:
+        """Wait for the health watches in flight (their checks read the results): a load
+        started meanwhile, like a whole compose stack, would delay Docker's probes."""
+        with self._lock:
+            watches = list(self._health.values())
+        for watch in watches:
+            with contextlib.suppress(BaseException):  # their own checks report failures
+                watch.exception(timeout=timeout_s)
+
     def image_filesystem(self) -> Future[ImageFilesystem]:
         """The image's filesystem, exported once (in the background) from a created,
         never started container."""

@@ -14,7 +14,14 @@ import pytest
 
 from conformance.container import Lab, Started
 from conformance.credentials import key_env
-from conformance.fixtures import ToolRunner, Transcode, api_client, establish
+from conformance.fixtures import (
+    HEALTH_SLACK_S,
+    ToolRunner,
+    Transcode,
+    api_client,
+    establish,
+    health_bound_s,
+)
 from conformance.full_stack import Stack, StackError, StackSpec
 from conformance.job_api import clip_length_ok, probe_result, wait_for_job
 from conformance.probes import tools
@@ -320,6 +327,8 @@ def test_compose_full_stack(
     if transcode_result.rc != 0:
         blocked("FF-TRANSCODE", "there is no clip to send through the stack")
     clip = establish(lambda: tools.read_file(idle_run.container, transcode_result.path))
+    # A stack coming up loads the machine: not while RUN-DOCKER-HEALTHY is timing the app.
+    lab.health_settled(health_bound_s(contract) + HEALTH_SLACK_S)
     spec = StackSpec(
         command,
         conformance.compose_files() or [],
