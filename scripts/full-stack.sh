@@ -6,7 +6,7 @@
 # in PostgreSQL and its objects in S3 checked, a summary printed. The stack is always
 # taken down (containers, network, volumes), on failure and Ctrl-C too.
 #   usage: scripts/full-stack.sh [--image IMAGE] [--workers N] [--timeout SECONDS] [--keep]
-# IMAGE: default ai-video-backend:latest (scripts/build-backend.sh). --timeout bounds
+# IMAGE: default $IMAGE or ai-video-backend:latest (scripts/build-backend.sh). --timeout bounds
 # the wait for a healthy stack and, again, for the job (default 180 s). --keep leaves
 # the stack up for exploring and prints how to reach it and take it down.
 # HOST_PORT pins the API's host port (default: an ephemeral one). Needs curl and python3.
@@ -45,8 +45,8 @@ else
 fi
 eval "$("$REPO_ROOT/scripts/full-stack-images.sh")"
 
-# Unique per run, so stacks run side by side; the secrets are fresh each run and
-# never written anywhere.
+# Unique per run, so stacks run side by side; the secrets are fresh each run, in the
+# environment only (printed for the user with --keep).
 project="full-stack-$(date +%Y%m%d%H%M%S)-$$"
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 POSTGRES_PASSWORD="$(random_hex 16)"
