@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 import sys
 from typing import Any
 
 from arq import Retry
 from arq.worker import Worker, async_check_health, func
+from redis.exceptions import RedisError
 
 from app.backends import build_job_files, build_job_handlers, open_job_store
 from app.core.config import Settings, load_settings
@@ -114,12 +116,25 @@ def build_worker(settings: Settings, runner: JobRunner, **overrides: Any) -> Wor
     return Worker(**options)
 
 
+def stop_on_signals() -> None:
+    """Until arq's worker installs its own handlers: a stop signal ends the start-up. As
+    PID 1 of a container the process would otherwise ignore SIGTERM (no default action
+    for PID 1) while it connects, and be killed at the end of the stop grace period."""
+    loop, starting = asyncio.get_running_loop(), asyncio.current_task()
+    assert starting is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, starting.cancel)
+
+
 async def serve(settings: Settings) -> int:
+    stop_on_signals()
     try:
         store = await open_job_store(settings)
     except StoreUnavailable as exc:
         logger.error("cannot start: %s", exc)
         return EXIT_UNAVAILABLE
+    except asyncio.CancelledError:
+        return 0  # stopped while starting
     files = build_job_files(settings)
     if settings.s3_configured:
         # Scratch is then this container's own: what is there, its previous process left.
@@ -132,7 +147,7 @@ async def serve(settings: Settings) -> int:
         await worker.async_run()
     except asyncio.CancelledError:
         pass  # a signal stopped it
-    except (OSError, ConnectionError) as exc:
+    except (OSError, RedisError) as exc:
         logger.error("cannot start: the job queue (Redis) is unavailable: %s", exc)
         return EXIT_UNAVAILABLE
     finally:

@@ -5,6 +5,7 @@ starved of Redis loses no job."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -254,3 +255,41 @@ def test_the_healthcheck_passes_while_a_worker_runs(
         )
 
     wait_for(healthy, "the worker's health check")
+
+
+def test_a_worker_stopped_while_it_starts_exits_at_once(
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    """A container's PID 1 ignores a SIGTERM it has no handler for: one that arrives
+    while the worker connects must still stop it (here the database never answers)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, never speaks
+        port = silent.getsockname()[1]
+        worker = start_worker(DATABASE_URL=f"postgresql://app@127.0.0.1:{port}/jobs")
+        silent.settimeout(30)
+        connection, _ = silent.accept()  # the worker is connecting: inside its start-up
+        with connection:
+            worker.signal(signal.SIGTERM)
+            assert worker.wait(3) == 0, worker.output()
+
+
+def test_a_worker_without_redis_says_so_in_one_line(tmp_path: Path) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    env = service_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    done = subprocess.run(
+        [sys.executable, "-m", "app.worker"],
+        env=env,
+        cwd=SERVICE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+    assert "Traceback" not in done.stdout + done.stderr
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "the job queue (Redis) is unavailable" in errors[0]
