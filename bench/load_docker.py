@@ -237,14 +237,24 @@ class PeakMemory:
             self._stop.wait(self.every)
 
 
-def make_clip(client: Any, image: str, run_id: str, workdir: Path) -> bytes:
-    """A 2 s 320x240 H.264/AAC MP4 made by the image's own FFmpeg in a short-lived
-    container (no network, as the caller's uid, labelled and removed)."""
+def make_clip(
+    client: Any,
+    image: str,
+    run_id: str,
+    workdir: Path,
+    *,
+    seconds: int = 2,
+    size: str = "320x240",
+    rate: int = 25,
+) -> bytes:
+    """An H.264/AAC MP4 (2 s 320x240 unless asked otherwise) made by the image's own
+    FFmpeg in a short-lived container (no network, as the caller's uid, labelled and
+    removed)."""
     target = workdir / "clip.mp4"
     args = [
         "-v", "error", "-y",
-        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
-        "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+        "-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}:duration={seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(target),
     ]  # fmt: skip

@@ -29,10 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import httpx
 from load import Row, print_table, sigterm_as_interrupt
-from load_docker import LABEL, BenchError, connect
+from load_docker import LABEL, BenchError, connect, make_clip
 
 from conformance.full_stack import Stack, StackError, StackSpec
 from conformance.probes.compose import compose_command
@@ -42,13 +41,6 @@ COMPOSE_FILE = ROOT / "deploy" / "docker-compose.test.yml"
 API, WORKER, PORT = "backend-full", "worker", 8000
 UP_SECONDS = 300.0
 JOB_SECONDS = 600.0
-CLIP_ARGS = [
-    "-v", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30:duration=10",
-    "-f", "lavfi", "-i", "sine=frequency=440:duration=10",
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-shortest", "-movflags", "+faststart",
-]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,24 +57,6 @@ class Batch:
     def latency(self, quantile: float) -> float:
         ordered = sorted(self.latencies_s)
         return ordered[min(len(ordered) - 1, round(quantile * (len(ordered) - 1)))]
-
-
-def make_clip(client: docker.DockerClient, image: str, run_id: str, workdir: Path) -> bytes:
-    target = workdir / "clip.mp4"
-    try:
-        client.containers.run(
-            image,
-            [*CLIP_ARGS, str(target)],
-            entrypoint=["ffmpeg"],
-            user=f"{os.getuid()}:{os.getgid()}",
-            volumes={str(workdir): {"bind": str(workdir), "mode": "rw"}},
-            labels={LABEL: run_id},
-            network_disabled=True,
-            remove=True,
-        )
-    except docker.errors.ContainerError as exc:
-        raise BenchError(f"the image's ffmpeg could not make a clip: {exc}") from None
-    return target.read_bytes()
 
 
 def stack_env(image: str, key: str) -> dict[str, str]:
@@ -183,7 +157,9 @@ def main() -> int:
         client = connect(args.image)
         with sigterm_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            clip = make_clip(client, args.image, run_id, workdir)
+            clip = make_clip(
+                client, args.image, run_id, workdir, seconds=10, size="640x360", rate=30
+            )
             for count in counts:
                 spec = StackSpec(
                     command,
