@@ -241,14 +241,16 @@ def main() -> int:
     if not args.skip_suite:
         wall, interval = suite_wall_time(args.image)
         if wall is not None and interval:
+            # DEP-COMPOSE-FULL brings up a whole stack (~25 s) once the app's health is
+            # settled, so that stack adds to the wall time instead of overlapping it.
             rows.append(
                 (
                     "conformance suite wall time (s)",
-                    f"≤ {interval + 15:.0f} (interval + 15)",
+                    f"≤ {interval + 45:.0f} (interval + 15 + 30 for the full stack)",
                     f"{wall:.1f}",
                 )
             )
-            rows.append(("  suite wall / health interval", "≤ 1.5", f"{wall / interval:.2f}"))
+            rows.append(("  suite wall / health interval", "≤ 2.5", f"{wall / interval:.2f}"))
         else:
             rows.append(("conformance suite wall time (s)", "interval + 15", "suite did not run"))
     for tag in ("bench-cold", "bench-rebuild"):
