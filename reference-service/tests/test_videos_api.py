@@ -91,6 +91,14 @@ def test_compose_concatenates_with_filters(api: Api, clips: dict[str, Path]) -> 
     assert api.leftovers() == []
 
 
+def test_compose_takes_the_same_video_more_than_once(api: Api, clips: dict[str, Path]) -> None:
+    clip = api.wait(api.upload(clips["mp4"]).json()["id"])
+    response = api.client.post("/api/v1/videos/compose", json={"video_ids": [clip["id"]] * 3})
+    job = api.wait(response.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert 5.8 < job["result"]["duration"] < 6.4
+
+
 def test_compose_rejects_unknown_or_unfinished_videos(api: Api, clips: dict[str, Path]) -> None:
     done = api.wait(api.upload(clips["mp4"]).json()["id"])
     missing = api.client.post("/api/v1/videos/compose", json={"video_ids": [done["id"], "f" * 32]})

@@ -84,8 +84,13 @@ async def compose(sources: list[tuple[Path, MediaInfo]], outputs: Outputs, timeo
     width = sources[0][1].width // 2 * 2
     height = sources[0][1].height // 2 * 2
     parts: list[Any] = []
-    for path, info in sources:
-        clip = ffmpeg.input(str(path))
+    for index, (path, info) in enumerate(sources):
+        # ffmpeg-python treats nodes with equal arguments as one: the same video twice (or
+        # two silent clips of one length) would become one input with two outgoing edges,
+        # which FFmpeg refuses. A packet queue size that differs by position (it only
+        # sizes the demuxer's queue) keeps each input its own.
+        distinct = {"thread_queue_size": 512 + index}
+        clip = ffmpeg.input(str(path), **distinct)
         video = (
             clip.video.filter("scale", width, height, force_original_aspect_ratio="decrease")
             .filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2")
@@ -97,7 +102,10 @@ async def compose(sources: list[tuple[Path, MediaInfo]], outputs: Outputs, timeo
             audio = clip.audio
         else:
             audio = ffmpeg.input(
-                f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", t=f"{info.duration:.3f}"
+                f"anullsrc=r={AUDIO_RATE}:cl=stereo",
+                f="lavfi",
+                t=f"{info.duration:.3f}",
+                **distinct,
             ).audio
         audio = audio.filter("aresample", AUDIO_RATE).filter(
             "aformat", sample_fmts="fltp", channel_layouts="stereo"
