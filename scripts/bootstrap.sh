@@ -33,8 +33,11 @@ fi
 "$REPO_ROOT/scripts/ensure-docker.sh"
 
 venv="$REPO_ROOT/.venv"
-if [ ! -x "$venv/bin/tox" ]; then
-  log "creating the virtualenv .venv with tox"
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating the virtualenv .venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q tox >/dev/null
+fi
+if ! "$venv/bin/python" -c "import tox, tox_uv" 2>/dev/null; then
+  log "installing tox (with tox-uv) in .venv"
+  "$venv/bin/pip" install -q tox tox-uv >/dev/null
 fi
