@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,10 +139,15 @@ def live_service(tmp_path: Path) -> Iterator[Callable[..., LiveService]]:
         return service
 
     yield start
-    for service in started:
-        if service.process.poll() is None:
-            service.process.kill()
-            service.process.communicate()
+    kill_leftovers(service.process for service in started)
+
+
+def kill_leftovers(processes: Iterable[subprocess.Popen[Any]]) -> None:
+    """What a test started and left running (a failed assertion, a hung process)."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 # --- the job pipeline -------------------------------------------------------------------

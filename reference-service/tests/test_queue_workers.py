@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.conftest import SERVICE_ROOT, Api, service_env
+from tests.conftest import SERVICE_ROOT, Api, kill_leftovers, service_env
 from tests.media import make_clip
 from tests.redis_server import RedisServer, redis_server, redis_url  # noqa: F401
 
@@ -58,10 +58,7 @@ def start_worker(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Worke
         return worker
 
     yield start
-    for worker in started:
-        if worker.process.poll() is None:
-            worker.process.kill()
-            worker.process.wait()
+    kill_leftovers(worker.process for worker in started)
 
 
 @pytest.fixture
