@@ -194,6 +194,20 @@ def test_cancelling_a_running_job_stops_it_on_its_worker(
     assert queued_api.wait(queued_api.upload(clips["mp4"]).json()["id"])["status"] == "succeeded"
 
 
+def test_a_queued_job_is_cancelled_at_once_and_never_run(
+    queued_api: Api, start_worker: Callable[..., WorkerProcess], clips: dict[str, Path]
+) -> None:
+    job_id = queued_api.upload(clips["mp4"]).json()["id"]  # no worker yet: it waits
+    started = time.monotonic()
+    assert queued_api.client.delete(f"/api/v1/jobs/{job_id}").status_code == 204
+    assert time.monotonic() - started < 2  # nothing waits for a worker
+    worker = start_worker()
+    later = queued_api.wait(queued_api.upload(clips["mp4"]).json()["id"])
+    assert later["status"] == "succeeded"
+    assert status(queued_api, job_id) == "cancelled"
+    assert f"job {job_id} (upload) succeeded" not in worker.output()
+
+
 def test_a_job_interrupted_too_often_fails_with_the_reason(
     queued_api: Api,
     start_worker: Callable[..., WorkerProcess],

@@ -74,10 +74,13 @@ class ArqJobQueue:
             ) from None
 
     async def abort(self, job_id: str, wait_seconds: float) -> None:
-        """Stop the job wherever it runs (the worker polls for aborts) or before it starts."""
+        """Stop the job on the worker running it (the worker polls for aborts), waiting
+        up to `wait_seconds` for it to let go."""
         job = ArqJob(job_id, self.redis, _queue_name=self.queue_name)
         try:
-            if await job.status() in (ArqJobStatus.complete, ArqJobStatus.not_found):
+            if await job.status() is not ArqJobStatus.in_progress:
+                # Not started (or over): the worker that takes it finds it cancelled in
+                # the job store and skips it, so nothing waits for a worker here.
                 return
             await job.abort(timeout=wait_seconds)
         except TimeoutError:
