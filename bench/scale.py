@@ -20,7 +20,6 @@ benchmark cannot run (one line on stderr says why).
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from load import Row, print_table, sigterm_as_interrupt
 from load_docker import LABEL, BenchError, connect, make_clip
 
 from conformance.full_stack import Stack, StackError, StackSpec
-from conformance.probes.compose import compose_command
+from conformance.probes.compose import compose_command, host_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "deploy" / "docker-compose.test.yml"
@@ -60,8 +59,7 @@ class Batch:
 
 
 def stack_env(image: str, key: str) -> dict[str, str]:
-    passed = ("PATH", "HOME", "DOCKER_HOST", "POSTGRES_IMAGE", "REDIS_IMAGE", "S3_IMAGE")
-    env = {name: os.environ[name] for name in passed if name in os.environ}
+    env = host_environment("POSTGRES_IMAGE", "REDIS_IMAGE", "S3_IMAGE")
     env.update(IMAGE=image, POSTGRES_PASSWORD=secrets.token_hex(16), API_KEYS=key)
     return env
 

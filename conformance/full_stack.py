@@ -130,7 +130,7 @@ class Stack:
                             f"{service} exited with {state.get('ExitCode')}: "
                             f"{self.logs_tail(service)}"
                         )
-                    if health == "unhealthy" or (health or "healthy") != "healthy":
+                    if (health or "healthy") != "healthy":  # no healthcheck: running
                         pending.append(f"{service} ({health})")
             if not pending:
                 return time.monotonic() - started

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from pathlib import Path
@@ -26,7 +25,13 @@ from conformance.full_stack import Stack, StackError, StackSpec
 from conformance.job_api import clip_length_ok, probe_result, wait_for_job
 from conformance.probes import tools
 from conformance.probes.accounts import PasswdEntry
-from conformance.probes.compose import INSTALL_HINT, compose_command, container_ports, environment
+from conformance.probes.compose import (
+    INSTALL_HINT,
+    compose_command,
+    container_ports,
+    environment,
+    host_environment,
+)
 from conformance.probes.requested import requested_paths
 from conformance.probes.tools import ToolRun
 from conformance.profile import Profile
@@ -224,13 +229,18 @@ def _stack_env(contract: Profile, image: str) -> dict[str, str]:
     image under test, a fresh value for each secret, the canary API key; of the host's
     only what compose itself needs and what full_stack.pass_env names."""
     full = contract.full_stack
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "DOCKER_HOST") if key in os.environ}
-    env.update({key: os.environ[key] for key in full.pass_env if key in os.environ})
-    env.update(full.compose_env)
+    env = {**host_environment(*full.pass_env), **full.compose_env}
     env[full.image_variable] = image
     env.update({name: secrets.token_hex(16) for name in full.secret_variables})
     env.update(key_env(contract))
     return env
+
+
+def _api_of(stack: Stack, contract: Profile) -> httpx.Client:
+    """A client of the stack's API service where its port is published now (a restarted
+    container may get another ephemeral port)."""
+    port = stack.published_port(contract.full_stack.api_service, contract.image.port)
+    return api_client(f"http://127.0.0.1:{port}", contract, timeout_s=30)
 
 
 def _one_job(
@@ -242,7 +252,7 @@ def _one_job(
 ) -> str:
     """Up, one upload through API → queue → workers → database → storage → download,
     verified; the passing message. Each failing step raises StackError."""
-    full, ff, port = contract.full_stack, contract.ffmpeg, contract.image.port
+    full, ff = contract.full_stack, contract.ffmpeg
     services = stack.services()
     missing = {full.api_service, full.worker_service, full.database_service} - set(services)
     if missing:
@@ -253,8 +263,7 @@ def _one_job(
     # The workers last, and none at first: a job must wait for one, not run in the API.
     stack.up([full.api_service], {full.worker_service: 0}, full.up_timeout_s)
     up_s = stack.wait_healthy([full.api_service], full.up_timeout_s)
-    with api_client(f"http://127.0.0.1:{stack.published_port(full.api_service, port)}", contract,
-                    timeout_s=30) as http:  # fmt: skip
+    with _api_of(stack, contract) as http:
         posted = http.post(ff.video_api_path, files={"file": ("clip.mp4", clip, "video/mp4")})
         if posted.status_code != 202:
             raise StackError(f"POST {ff.video_api_path}: HTTP {posted.status_code}: "
@@ -286,8 +295,7 @@ def _one_job(
     for container in stack.containers(full.api_service):
         container.restart(timeout=10)
     stack.wait_healthy([full.api_service], full.up_timeout_s)
-    with api_client(f"http://127.0.0.1:{stack.published_port(full.api_service, port)}", contract,
-                    timeout_s=30) as http:  # fmt: skip
+    with _api_of(stack, contract) as http:
         job = http.get(f"{ff.video_api_path}/{job_id}").json()
         url = str((job.get("result") or {}).get("file_url") or "")
         result = http.get(url) if url.startswith("/") else httpx.get(url, timeout=30)

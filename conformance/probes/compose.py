@@ -31,6 +31,13 @@ def compose_command() -> list[str] | None:
     return [legacy] if legacy else None
 
 
+def host_environment(*names: str) -> dict[str, str]:
+    """What compose needs of the host's environment to run (and ``names`` besides, when
+    set): nothing else of it reaches compose's interpolation."""
+    wanted = ("PATH", "HOME", "DOCKER_HOST", *names)
+    return {key: os.environ[key] for key in wanted if key in os.environ}
+
+
 def compose_config(files: list[Path], env: dict[str, str], timeout_s: float = 60) -> dict[str, Any]:
     """The normalized configuration of ``files`` (the first one names the project dir)."""
     command = compose_command()
@@ -40,10 +47,7 @@ def compose_config(files: list[Path], env: dict[str, str], timeout_s: float = 60
     for path in files:
         args += ["-f", str(path)]
     args += ["--project-directory", str(files[0].parent), "config"]
-    environment = {
-        key: os.environ[key] for key in ("PATH", "HOME", "DOCKER_HOST") if key in os.environ
-    }
-    environment.update(env)
+    environment = {**host_environment(), **env}
     try:
         done = subprocess.run(
             args, capture_output=True, text=True, env=environment, timeout=timeout_s, check=False

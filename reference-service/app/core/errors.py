@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.jobs.queue import QueueUnavailable
+from app.jobs.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -71,21 +75,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
-async def _server_unavailable(request: Request, exc: Exception) -> Response:
-    # A database or queue server that does not answer (restarting, unreachable): the
-    # request can be retried, and the service recovers on its own when the server is back.
-    # The reason (which server, where) is for the log; the client learns which part is down.
-    logger.warning("%s %s: %s", request.method, request.url.path, exc)
-    part = UNAVAILABLE_PARTS.get(type(exc).__name__, "a server")
-    return error_response(
-        503,
-        "service_unavailable",
-        f"{part} is unavailable; try again shortly",
-        headers={"Retry-After": "5"},
-    )
+# What a 503 names when a server does not answer.
+UNAVAILABLE_PARTS: dict[type[Exception], str] = {
+    StoreUnavailable: "the job database",
+    QueueUnavailable: "the job queue",
+}
 
 
-UNAVAILABLE_PARTS = {"StoreUnavailable": "the job database", "QueueUnavailable": "the job queue"}
+def _server_unavailable(part: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The handler of a database or queue server that does not answer (restarting,
+    unreachable): the request can be retried, and the service recovers on its own when
+    the server is back. The reason (which server, where) is for the log; the client
+    learns which part is down."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "service_unavailable",
+            f"{part} is unavailable; try again shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    return handler
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -98,13 +110,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for unavailable in server_unavailable_errors():
-        app.add_exception_handler(unavailable, _server_unavailable)
+    for unavailable, part in UNAVAILABLE_PARTS.items():
+        app.add_exception_handler(unavailable, _server_unavailable(part))
     app.add_exception_handler(Exception, _unexpected_error)
-
-
-def server_unavailable_errors() -> tuple[type[Exception], ...]:
-    from app.jobs.queue import QueueUnavailable
-    from app.jobs.store import StoreUnavailable
-
-    return (StoreUnavailable, QueueUnavailable)
