@@ -311,3 +311,32 @@ def test_a_worker_without_redis_says_so_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
     errors = [line for line in (done.stdout + done.stderr).splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "the job queue (Redis) is unavailable" in errors[0]
+
+
+def test_a_worker_without_its_database_says_so_in_one_line_without_the_password(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    env = service_env(
+        tmp_path,
+        REDIS_URL=redis_url,
+        DATABASE_URL=f"postgresql://app:hunter2-secret@127.0.0.1:{port}/jobs",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "app.worker"],
+        env=env,
+        cwd=SERVICE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 3
+    assert "Traceback" not in output and "hunter2" not in output
+    errors = [line for line in output.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "cannot start:" in errors[0]
